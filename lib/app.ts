@@ -1,0 +1,153 @@
+import type { Kafka } from 'kafkajs';
+import { DEFAULT_PAUSE } from './consume/backoff.ts';
+import { Worker } from './consume/worker.ts';
+import { WorkerEmitter, type WorkerEvents } from './consume/worker-events.ts';
+import { currentDispatcher, hasDispatcher, useDispatcher, closeDispatcher } from './dispatch/default-dispatcher.ts';
+import { Dispatcher, type DispatcherOptions } from './dispatch/dispatcher.ts';
+import { InvalidOptionError } from './errors.ts';
+import type { JobClass } from './job/job.ts';
+import { JobRegistry } from './job/registry.ts';
+import { ensureTopics } from './kafka/admin.ts';
+import { createKafka, type KafkaConnection } from './kafka/client.ts';
+import type { ConsumerSettings } from './kafka/consumer.ts';
+import { KafkaProducerSender } from './kafka/producer.ts';
+import { RoutesBuilder, validatePause, type PauseSettings, type RouteDefinition } from './routing/route.ts';
+import { onShutdownSignal, ShutdownOrder } from './shutdown.ts';
+
+/** Configuration of a worker app. */
+export interface AppConfig {
+  /** Client id sent to Kafka; also the default group id. Default `partita`. */
+  clientId?: string;
+  /** How to reach Kafka. */
+  kafka: KafkaConnection;
+  /** Consumer group. Default: the client id. */
+  groupId?: string;
+  /** The job classes this worker may run. Messages naming any other class fail. */
+  jobs?: JobClass[];
+  /** Group membership and fetch settings. */
+  consumer?: Omit<ConsumerSettings, 'groupId'>;
+  /** Backoff after a failed batch. Default `{ timeout: 1000, maxTimeout: 30000, exponentialBackoff: true }`. */
+  pause?: Partial<PauseSettings>;
+  /** Per partition: pause fetching while this many messages wait to start. Default 1000. */
+  maxBufferedMessages?: number;
+  /** Longest a mark waits before its offset is committed, in ms. Default 250. */
+  commitIntervalMs?: number;
+  /** How long `stop()` lets running jobs finish, in ms. Default 30 000. */
+  shutdownTimeoutMs?: number;
+  /** Bounds of the app's producer (jobs enqueued from jobs, consumers' produce). */
+  dispatch?: DispatcherOptions;
+  /** Stop gracefully on SIGINT/SIGTERM. Default false for `app.run()`; the `partita worker` command turns it on. */
+  handleSignals?: boolean;
+}
+
+/**
+ * A worker app: routes, job registry, and the engine that runs them.
+ *
+ * ```ts
+ * const app = createApp({ kafka: { brokers: ['127.0.0.1:9092'] }, jobs: [SendEmail] })
+ *   .routes((r) => r.activeJobTopic('mail', (t) => t.virtualPartitions({ partitioner: (m) => m.headers['job-key'], maxPartitions: 8 })));
+ * await app.run();
+ * ```
+ */
+export class App extends WorkerEmitter {
+  readonly config: AppConfig;
+  readonly registry: JobRegistry;
+  readonly #kafka: Kafka;
+  readonly #routes = new RoutesBuilder();
+  #dispatcher: Dispatcher | undefined;
+  #ownsDefaultDispatcher = false;
+  #worker: Worker | undefined;
+  #removeSignalHook: (() => void) | undefined;
+  #stopped: Promise<void> | undefined;
+
+  constructor(config: AppConfig) {
+    super();
+    if (config === null || typeof config !== 'object') throw new InvalidOptionError('createApp', 'expected a configuration object');
+    this.config = config;
+    this.#kafka = createKafka({ ...config.kafka, clientId: config.clientId ?? config.kafka?.clientId }, 'createApp.kafka');
+    this.registry = new JobRegistry(config.jobs ?? []);
+    if (config.pause !== undefined) validatePause('createApp.pause', config.pause);
+    for (const name of ['maxBufferedMessages', 'commitIntervalMs', 'shutdownTimeoutMs'] as const) {
+      const value = config[name];
+      if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value < 0)) {
+        throw new InvalidOptionError(`createApp.${name}`, `expected a number >= 0, got ${String(value)}`);
+      }
+    }
+  }
+
+  /** The consumer group this app joins. */
+  get groupId(): string {
+    return this.config.groupId ?? this.config.clientId ?? this.config.kafka.clientId ?? 'partita';
+  }
+
+  /** The routes declared so far. */
+  get routeDefinitions(): readonly RouteDefinition[] {
+    return this.#routes.routes;
+  }
+
+  /** The worker once running (for status and tests). */
+  get worker(): Worker | undefined {
+    return this.#worker;
+  }
+
+  /** Declares routes: `app.routes((r) => { r.activeJobTopic('jobs'); r.topic('events', Events); })`. */
+  routes(draw: (routes: RoutesBuilder) => void): this {
+    if (this.#worker) throw new InvalidOptionError('routes', 'routes cannot change while the app runs');
+    draw(this.#routes);
+    return this;
+  }
+
+  /** The app's dispatcher (created on first use). */
+  get dispatcher(): Dispatcher {
+    this.#dispatcher ??= new Dispatcher(new KafkaProducerSender(this.#kafka), this.config.dispatch);
+    return this.#dispatcher;
+  }
+
+  /**
+   * Creates declared topics that are missing, joins the consumer group and starts consuming.
+   * Resolves once the first partition assignment arrived. Jobs enqueued from inside jobs use the
+   * app's dispatcher unless `configure()` set another one.
+   */
+  async run(): Promise<void> {
+    if (this.#worker) throw new InvalidOptionError('run', 'the app is already running');
+    const routes = this.#routes.routes;
+    const worker = new Worker(this.#kafka, routes, this.registry, () => this.dispatcher, this, {
+      consumer: { ...this.config.consumer, groupId: this.groupId },
+      pause: { ...DEFAULT_PAUSE, ...this.config.pause },
+      maxBufferedMessages: this.config.maxBufferedMessages ?? 1000,
+      commitIntervalMs: this.config.commitIntervalMs ?? 250,
+      shutdownTimeoutMs: this.config.shutdownTimeoutMs ?? 30_000,
+    });
+    this.#worker = worker;
+    await ensureTopics(
+      this.#kafka,
+      routes.flatMap((route) => (route.topicConfig ? [{ topic: route.topic, ...route.topicConfig }] : [])),
+    );
+    if (!hasDispatcher()) {
+      await useDispatcher(this.dispatcher);
+      this.#ownsDefaultDispatcher = true;
+    }
+    if (this.config.handleSignals) this.#removeSignalHook = onShutdownSignal(ShutdownOrder.worker, () => this.stop());
+    await worker.start();
+  }
+
+  /** Stops consuming (see {@link Worker.stop}), then delivers what the app's producer buffered. Idempotent. */
+  stop(): Promise<void> {
+    this.#stopped ??= this.#stop();
+    return this.#stopped;
+  }
+
+  async #stop(): Promise<void> {
+    this.#removeSignalHook?.();
+    await this.#worker?.stop();
+    if (this.#ownsDefaultDispatcher && hasDispatcher() && currentDispatcher() === this.#dispatcher) await closeDispatcher();
+    await this.#dispatcher?.close();
+  }
+}
+
+/** Creates a worker app. */
+export function createApp(config: AppConfig): App {
+  return new App(config);
+}
+
+export type { WorkerEvents };

@@ -1,0 +1,65 @@
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { App } from '../app.ts';
+import { startLocalBroker } from '../kafka/local-broker.ts';
+
+const USAGE = `usage:
+  partita worker <file.ts>     run the app that <file.ts> exports (default export or "app")
+  partita kafka start|stop     start or stop the local development broker (infra/kafka)`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'worker':
+      return runWorker(rest);
+    case 'kafka':
+      return runKafka(rest);
+    default:
+      process.stderr.write(`${USAGE}\n`);
+      return command === undefined || command === '--help' || command === '-h' ? 0 : 2;
+  }
+}
+
+async function runWorker(args: string[]): Promise<number> {
+  const file = args[0];
+  if (!file) {
+    process.stderr.write(`partita worker: missing the worker file\n${USAGE}\n`);
+    return 2;
+  }
+  const module = (await import(pathToFileURL(resolve(file)).href)) as { default?: unknown; app?: unknown };
+  const app = module.default ?? module.app;
+  if (!(app instanceof App)) {
+    process.stderr.write(`partita worker: ${file} must export an app made with createApp() (as default or as "app")\n`);
+    return 2;
+  }
+  app.config.handleSignals = true;
+  app.on('worker.started', ({ groupId, topics }) => process.stdout.write(`partita: worker in group ${groupId} consuming ${topics.join(', ')}\n`));
+  app.on('worker.stopped', ({ unfinished }) => process.stdout.write(`partita: worker stopped (${unfinished} partitions left unfinished)\n`));
+  await app.run();
+  return -1;
+}
+
+async function runKafka(args: string[]): Promise<number> {
+  if (args[0] === 'start') {
+    const broker = await startLocalBroker();
+    process.stdout.write(`kafka: ${broker.brokers.join(',')}${broker.started ? ' (started)' : ' (already running)'}\n`);
+    return 0;
+  }
+  if (args[0] === 'stop') {
+    const { spawnSync } = await import('node:child_process');
+    const script = new URL('../../infra/kafka/stop.sh', import.meta.url);
+    return spawnSync('bash', [script.pathname], { stdio: 'inherit' }).status ?? 1;
+  }
+  process.stderr.write(`${USAGE}\n`);
+  return 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (error: unknown) => {
+    process.stderr.write(`partita: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,11 @@
+import type { PauseSettings } from '../routing/route.ts';
+
+export type { PauseSettings };
+export const DEFAULT_PAUSE: PauseSettings = { timeout: 1000, maxTimeout: 30_000, exponentialBackoff: true };
+
+/** The wait before retry number `attempt` (1 for the first retry). */
+export function backoffDelay(settings: PauseSettings, attempt: number): number {
+  if (!settings.exponentialBackoff) return Math.min(settings.timeout, settings.maxTimeout);
+  const exponent = Math.min(Math.max(attempt - 1, 0), 30);
+  return Math.min(settings.timeout * 2 ** exponent, settings.maxTimeout);
+}

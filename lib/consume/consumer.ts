@@ -1,0 +1,138 @@
+import type { Dispatcher } from '../dispatch/dispatcher.ts';
+import type { Delivery, OutboundMessage } from '../dispatch/message.ts';
+import { OffsetMetadataTooLargeError } from '../errors.ts';
+import type { Message } from './message.ts';
+import type { WorkerEmitter } from './worker-events.ts';
+
+/** The broker keeps at most this many bytes of offset metadata. */
+export const MAX_OFFSET_METADATA_BYTES = 4096;
+
+/** What the engine gives a consumer for one run of one lane. @internal */
+export interface LaneContext {
+  readonly topic: string;
+  readonly partition: number;
+  readonly lane: number;
+  readonly collapsed: boolean;
+  readonly signal: AbortSignal;
+  readonly committedMetadata: string | null;
+  readonly events: WorkerEmitter;
+  mark(message: Message, metadata: string | null): boolean;
+  /** True when the lane should not start another message (revoked, or the worker is stopping). */
+  shouldStop(): boolean;
+  dispatcher(): Dispatcher;
+}
+
+/** A message a consumer produces: `value` may be a string, a Buffer, or anything JSON-serializable. */
+export interface ProducedMessage {
+  topic: string;
+  key?: string | null;
+  value: string | Buffer | null | object;
+  headers?: Record<string, string>;
+  partition?: number;
+}
+
+const attached = Symbol('partita.context');
+
+/**
+ * Base class of consumers: `class Orders extends Consumer { async consume(messages) { ... } }`.
+ *
+ * The engine calls `consume` with one lane's messages in offset order (the whole batch without
+ * virtual partitions). After `consume` returns, the last message is marked as consumed unless the
+ * route uses `manualOffsetManagement()`. A throw fails the batch: it is retried after a backoff.
+ */
+export abstract class Consumer {
+  [attached]: LaneContext | undefined;
+
+  /** Processes one lane's messages, in offset order. */
+  abstract consume(messages: Message[]): Promise<void> | void;
+
+  /** Topic of the partition this consumer serves. */
+  get topic(): string {
+    return this.#context().topic;
+  }
+
+  /** The Kafka partition this consumer serves. */
+  get partition(): number {
+    return this.#context().partition;
+  }
+
+  /** The virtual-partition lane (0 without virtual partitions). */
+  get lane(): number {
+    return this.#context().lane;
+  }
+
+  /** Aborts when the partition is revoked or the worker stops past its grace period. */
+  get signal(): AbortSignal {
+    return this.#context().signal;
+  }
+
+  /** The offset metadata that was committed for this partition when it was assigned. */
+  get committedMetadata(): string | null {
+    return this.#context().committedMetadata;
+  }
+
+  /** True once the partition was taken away; marks then return false. */
+  revoked(): boolean {
+    return this.#context().signal.aborted;
+  }
+
+  /** True while the partition runs as one lane after a failure. */
+  collapsed(): boolean {
+    return this.#context().collapsed;
+  }
+
+  /**
+   * Marks `message` (and the earlier messages of this lane) as done, optionally with metadata the
+   * committed offset carries. Returns false when the partition was revoked: nothing is committed.
+   */
+  markAsConsumed(message: Message, metadata: string | null = null): boolean {
+    if (metadata !== null && Buffer.byteLength(metadata) > MAX_OFFSET_METADATA_BYTES) {
+      throw new OffsetMetadataTooLargeError(
+        `Offset metadata for ${message.topic}/${message.partition}@${message.offset} is ${Buffer.byteLength(metadata)} bytes; ` +
+          `the broker keeps at most ${MAX_OFFSET_METADATA_BYTES}. Store a reference instead of the data.`,
+      );
+    }
+    return this.#context().mark(message, metadata);
+  }
+
+  /** Produces messages and resolves when the broker acknowledged them. */
+  produceSync(messages: ProducedMessage | ProducedMessage[]): Promise<Delivery[]> {
+    return this.#context().dispatcher().produceSync(toOutbound(messages));
+  }
+
+  /** Buffers messages for a batched send; resolves once buffered. */
+  produceAsync(messages: ProducedMessage | ProducedMessage[]): Promise<void> {
+    return this.#context().dispatcher().produceAsync(toOutbound(messages));
+  }
+
+  /** True when the lane should stop before its next message. @internal */
+  protected shouldStop(): boolean {
+    return this.#context().shouldStop();
+  }
+
+  /** @internal */
+  protected get context(): LaneContext {
+    return this.#context();
+  }
+
+  #context(): LaneContext {
+    const context = this[attached];
+    if (!context) throw new Error('This consumer is not attached to a partition; only the worker runs consumers');
+    return context;
+  }
+}
+
+/** Gives a consumer the context of the lane it is about to run. @internal */
+export function attachContext(consumer: Consumer, context: LaneContext): void {
+  consumer[attached] = context;
+}
+
+function toOutbound(messages: ProducedMessage | ProducedMessage[]): OutboundMessage[] {
+  return (Array.isArray(messages) ? messages : [messages]).map((m) => ({
+    topic: m.topic,
+    key: m.key ?? null,
+    value: m.value === null || typeof m.value === 'string' || Buffer.isBuffer(m.value) ? m.value : JSON.stringify(m.value),
+    headers: m.headers ?? {},
+    ...(m.partition === undefined ? {} : { partition: m.partition }),
+  }));
+}

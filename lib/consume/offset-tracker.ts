@@ -1,0 +1,154 @@
+/**
+ * Which offsets of one partition are done, and how far the partition may be committed. Pure.
+ *
+ * Offsets are tracked in the order they were delivered (gaps from compaction or transaction
+ * markers are fine). Each tracked offset belongs to a lane; marking an offset marks it and every
+ * earlier offset of the same lane. The materialized position is the offset after the unbroken
+ * run of marked offsets from the oldest tracked one: the only position that may be committed.
+ */
+
+/** How commit metadata is chosen when lanes mark with metadata. */
+export type OffsetMetadataStrategy = 'exact' | 'current';
+
+interface Entry {
+  offset: number;
+  lane: Lane;
+  indexInLane: number;
+  /** Metadata given by the mark that covered this entry. */
+  metadata: string | null;
+}
+
+interface Lane {
+  entries: Entry[];
+  /** Index of the last marked entry, -1 when none. */
+  markedUpTo: number;
+}
+
+/** The committable position: consume from `offset` next. */
+export interface Materialized {
+  offset: number;
+  metadata: string | null;
+}
+
+export class OffsetTracker {
+  readonly #strategy: OffsetMetadataStrategy;
+  /** Tracked, not yet materialized, in delivery order. */
+  #pending: Entry[] = [];
+  #head = 0;
+  readonly #byOffset = new Map<number, Entry>();
+  #position: Materialized | undefined;
+  #latestMetadata: string | null = null;
+
+  constructor(strategy: OffsetMetadataStrategy = 'exact') {
+    this.#strategy = strategy;
+  }
+
+  /**
+   * Tracks a new batch split into lanes. Offsets must be above everything tracked so far; each
+   * lane's offsets ascending.
+   */
+  track(lanes: readonly (readonly number[])[]): void {
+    const added: Entry[] = [];
+    for (const offsets of lanes) {
+      const lane: Lane = { entries: [], markedUpTo: -1 };
+      for (const offset of offsets) {
+        if (this.#byOffset.has(offset)) throw new RangeError(`offset ${offset} is already tracked`);
+        const entry: Entry = { offset, lane, indexInLane: lane.entries.length, metadata: null };
+        lane.entries.push(entry);
+        added.push(entry);
+      }
+    }
+    added.sort((a, b) => a.offset - b.offset);
+    const last = this.#pending[this.#pending.length - 1];
+    if (last && added.length > 0 && added[0]!.offset <= last.offset) {
+      throw new RangeError(`offset ${added[0]!.offset} is not after the tracked offset ${last.offset}`);
+    }
+    for (const entry of added) this.#byOffset.set(entry.offset, entry);
+    this.#pending.push(...added);
+  }
+
+  /**
+   * Regroups still-unmarked tracked offsets into new lanes (a collapsed retry runs them as one).
+   * Offsets not given keep their current lane.
+   */
+  relane(lanes: readonly (readonly number[])[]): void {
+    for (const offsets of lanes) {
+      const lane: Lane = { entries: [], markedUpTo: -1 };
+      for (const offset of offsets) {
+        const entry = this.#byOffset.get(offset);
+        if (!entry) throw new RangeError(`offset ${offset} is not tracked`);
+        if (this.isMarked(offset)) throw new RangeError(`offset ${offset} is already marked`);
+        entry.lane = lane;
+        entry.indexInLane = lane.entries.length;
+        lane.entries.push(entry);
+      }
+    }
+  }
+
+  /** True when the offset is tracked and marked, or already materialized. */
+  isMarked(offset: number): boolean {
+    const entry = this.#byOffset.get(offset);
+    if (!entry) return this.#position !== undefined && offset < this.#position.offset;
+    return entry.indexInLane <= entry.lane.markedUpTo;
+  }
+
+  /** True when the offset is tracked and not yet materialized. */
+  isTracked(offset: number): boolean {
+    return this.#byOffset.has(offset);
+  }
+
+  /**
+   * Marks an offset and the earlier ones of its lane as done. Returns false for an offset that is
+   * not tracked (never delivered, or already materialized).
+   */
+  mark(offset: number, metadata: string | null = null): boolean {
+    const entry = this.#byOffset.get(offset);
+    if (!entry) return false;
+    const lane = entry.lane;
+    for (let i = lane.markedUpTo + 1; i <= entry.indexInLane; i += 1) lane.entries[i]!.metadata = metadata;
+    if (entry.indexInLane > lane.markedUpTo) lane.markedUpTo = entry.indexInLane;
+    else entry.metadata = metadata;
+    if (metadata !== null) this.#latestMetadata = metadata;
+    this.#advance();
+    return true;
+  }
+
+  /** The committable position, or undefined when nothing was materialized yet. */
+  materialized(): Materialized | undefined {
+    if (!this.#position) return undefined;
+    return this.#strategy === 'current' && this.#latestMetadata !== null
+      ? { offset: this.#position.offset, metadata: this.#latestMetadata }
+      : this.#position;
+  }
+
+  /** Tracked offsets not yet marked, in offset order. */
+  unmarked(): number[] {
+    const result: number[] = [];
+    for (let i = this.#head; i < this.#pending.length; i += 1) {
+      const entry = this.#pending[i]!;
+      if (entry.indexInLane > entry.lane.markedUpTo) result.push(entry.offset);
+    }
+    return result;
+  }
+
+  /** Number of tracked offsets not yet materialized. */
+  get size(): number {
+    return this.#pending.length - this.#head;
+  }
+
+  #advance(): void {
+    let moved = false;
+    while (this.#head < this.#pending.length) {
+      const entry = this.#pending[this.#head]!;
+      if (entry.indexInLane > entry.lane.markedUpTo) break;
+      this.#position = { offset: entry.offset + 1, metadata: entry.metadata };
+      this.#byOffset.delete(entry.offset);
+      this.#head += 1;
+      moved = true;
+    }
+    if (moved && this.#head > 1024 && this.#head * 2 > this.#pending.length) {
+      this.#pending = this.#pending.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+}

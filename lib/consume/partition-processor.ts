@@ -1,0 +1,311 @@
+import type { Dispatcher } from '../dispatch/dispatcher.ts';
+import { PartitaError, PartitionerError } from '../errors.ts';
+import type { RawRecord } from '../kafka/records.ts';
+import type { PauseSettings, RouteDefinition } from '../routing/route.ts';
+import { backoffDelay } from './backoff.ts';
+import { attachContext, type Consumer } from './consumer.ts';
+import { defaultReducer, splitIntoLanes } from './lanes.ts';
+import { Message } from './message.ts';
+import { OffsetTracker, type Materialized } from './offset-tracker.ts';
+import type { WorkerEmitter } from './worker-events.ts';
+
+/** Settings of one partition's processor. */
+export interface ProcessorSettings {
+  route: RouteDefinition;
+  topic: string;
+  partition: number;
+  pause: PauseSettings;
+  /** Pause fetching this partition while this many messages wait to start. */
+  maxBufferedMessages: number;
+  /** The metadata committed for this partition when it was assigned (read before the first batch). */
+  committedMetadata: Promise<string | null>;
+}
+
+/** What a processor needs from the worker around it. */
+export interface ProcessorPorts {
+  createConsumer(): Consumer;
+  pausePartition(): void;
+  resumePartition(): void;
+  /** Asks for `position` to be committed; `urgent` skips the commit interval. */
+  commit(position: Materialized, urgent: boolean): void;
+  dispatcher(): Dispatcher;
+  events: WorkerEmitter;
+}
+
+/** Thrown into `signal.reason` when a partition is taken away. */
+export class PartitionRevokedError extends PartitaError {}
+
+interface LanePlan {
+  laneIds: number[];
+  lanes: Message[][];
+}
+
+/**
+ * Runs one assigned partition: takes batches from the fetch loop without blocking it, runs each
+ * batch's lanes concurrently (one batch at a time, so per-key order holds across batches), tracks
+ * marks, asks for commits of the materialized offset only, retries failed batches collapsed after
+ * a backoff, and stops cleanly on revocation or shutdown.
+ */
+export class PartitionProcessor {
+  readonly topic: string;
+  readonly partition: number;
+  readonly #settings: ProcessorSettings;
+  readonly #ports: ProcessorPorts;
+  readonly #tracker: OffsetTracker;
+  readonly #abort = new AbortController();
+  readonly #sleepAbort = new AbortController();
+  readonly #consumers = new Map<number, Consumer>();
+  readonly #pauseReasons = new Set<string>();
+  #queue: Message[][] = [];
+  #queued = 0;
+  #nextOffset: number | undefined;
+  #running: Promise<void> | undefined;
+  #runningLanes = 0;
+  #stopping = false;
+  #revoked = false;
+  #paused = false;
+  #committedMetadata: string | null = null;
+
+  constructor(settings: ProcessorSettings, ports: ProcessorPorts) {
+    this.#settings = settings;
+    this.#ports = ports;
+    this.topic = settings.topic;
+    this.partition = settings.partition;
+    this.#tracker = new OffsetTracker(settings.route.virtualPartitions?.offsetMetadataStrategy ?? 'current');
+  }
+
+  /** Aborted when the partition is revoked (or the worker gives up waiting at shutdown). */
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  get revoked(): boolean {
+    return this.#revoked;
+  }
+
+  /** Lanes running right now. */
+  get runningLanes(): number {
+    return this.#runningLanes;
+  }
+
+  /** Messages received and not yet started. */
+  get buffered(): number {
+    return this.#queued;
+  }
+
+  /** True while a batch runs or waits for its retry. */
+  get busy(): boolean {
+    return this.#running !== undefined;
+  }
+
+  /**
+   * Accepts fetched records. Records below the next expected offset were delivered before (kafkajs
+   * refetches from the committed offset after every rejoin) and are dropped: they are running or done.
+   */
+  enqueue(records: readonly RawRecord[]): void {
+    if (this.#revoked || this.#stopping) return;
+    const next = this.#nextOffset;
+    const fresh = next === undefined ? records : records.filter((record) => record.offset >= next);
+    if (fresh.length === 0) return;
+    this.#nextOffset = fresh[fresh.length - 1]!.offset + 1;
+    this.#queue.push(fresh.map((record) => new Message(record)));
+    this.#queued += fresh.length;
+    if (this.#queued >= this.#settings.maxBufferedMessages) this.#setPaused('backpressure', true);
+    this.#kick();
+  }
+
+  /** The partition was taken away: abort running work, drop queued work, commit nothing more. */
+  revoke(): void {
+    if (this.#revoked) return;
+    this.#revoked = true;
+    this.#abort.abort(new PartitionRevokedError(`${this.topic}/${this.partition} was revoked`));
+    this.#sleepAbort.abort();
+    this.#queue = [];
+    this.#queued = 0;
+    this.#ports.events.emit('partition.revoked', { topic: this.topic, partition: this.partition, runningLanes: this.#runningLanes });
+  }
+
+  /** Starts nothing new; resolves when the running batch has finished (or was abandoned). */
+  drain(): Promise<void> {
+    this.#stopping = true;
+    this.#sleepAbort.abort();
+    return this.#running ?? Promise.resolve();
+  }
+
+  /** Pause state is lost when kafkajs restarts its consumer: apply it again. */
+  reapplyPause(): void {
+    if (this.#paused) this.#ports.pausePartition();
+  }
+
+  #kick(): void {
+    if (this.#running || this.#queue.length === 0 || this.#stopping || this.#revoked) return;
+    this.#running = this.#loop().finally(() => {
+      this.#running = undefined;
+      this.#kick();
+    });
+  }
+
+  async #loop(): Promise<void> {
+    this.#committedMetadata = await this.#settings.committedMetadata.catch(() => null);
+    while (this.#queue.length > 0 && !this.#stopping && !this.#revoked) {
+      const batch = this.#queue.shift()!;
+      this.#queued -= batch.length;
+      if (this.#queue.length === 0) this.#setPaused('backpressure', false);
+      try {
+        await this.#process(batch);
+      } catch (cause) {
+        const error = cause instanceof Error ? cause : new Error(String(cause));
+        this.#ports.events.emit('error', { error, topic: this.topic, partition: this.partition, kind: 'engine' });
+      }
+    }
+  }
+
+  async #process(batch: Message[]): Promise<void> {
+    const { route } = this.#settings;
+    const firstOffset = batch[0]!.offset;
+    const lastOffset = batch[batch.length - 1]!.offset;
+    const ref = { topic: this.topic, partition: this.partition };
+    let plan = this.#split(batch);
+    this.#tracker.track(plan.lanes.map((lane) => lane.map((message) => message.offset)));
+    let collapsed = false;
+    for (let attempt = 1; ; attempt += 1) {
+      this.#ports.events.emit('batch.started', { ...ref, firstOffset, lastOffset, size: batch.length, lanes: plan.lanes.length, collapsed, attempt });
+      if (route.longRunningJob) this.#setPaused('long-running', true);
+      const errors = await this.#runLanes(plan, collapsed);
+      if (route.longRunningJob) this.#setPaused('long-running', false);
+      if (this.#revoked) return;
+      if (errors.length === 0) {
+        if (route.kind === 'consumer' && !route.manualOffsetManagement) {
+          for (const lane of plan.lanes) this.#tracker.mark(lane[lane.length - 1]!.offset);
+        }
+        this.#commit(true);
+        if (batch.every((message) => this.#tracker.isMarked(message.offset))) {
+          this.#ports.events.emit('batch.completed', { ...ref, firstOffset, lastOffset, size: batch.length });
+        }
+        return;
+      }
+      this.#commit(true);
+      const retryInMs = backoffDelay(this.#settings.pause, attempt);
+      this.#ports.events.emit('batch.failed', { ...ref, firstOffset, lastOffset, error: errors[0]!, attempt, retryInMs });
+      if (this.#stopping) return;
+      this.#setPaused('backoff', true);
+      await this.#sleep(retryInMs);
+      this.#setPaused('backoff', false);
+      if (this.#revoked || this.#stopping) return;
+      const remaining = batch.filter((message) => !this.#tracker.isMarked(message.offset));
+      if (remaining.length === 0) return;
+      collapsed = true;
+      plan = { laneIds: [0], lanes: [remaining] };
+      this.#tracker.relane([remaining.map((message) => message.offset)]);
+    }
+  }
+
+  #split(batch: Message[]): LanePlan {
+    const settings = this.#settings.route.virtualPartitions;
+    if (!settings) return { laneIds: [0], lanes: [batch] };
+    const split = splitIntoLanes(batch, {
+      maxPartitions: settings.maxPartitions,
+      distribution: settings.distribution,
+      reducer: settings.reducer ?? defaultReducer,
+      keyOf: (message) => settings.partitioner(message.routingView()),
+    });
+    if (split.error !== undefined) {
+      const reason = split.error instanceof Error ? split.error.message : String(split.error);
+      const error = new PartitionerError(
+        `The virtual-partition partitioner of route "${this.topic}" threw on ${this.topic}/${this.partition} ` +
+          `(batch ${batch[0]!.offset}..${batch[batch.length - 1]!.offset}): ${reason}. The batch runs as one lane.`,
+        { cause: split.error },
+      );
+      this.#ports.events.emit('error', { error, topic: this.topic, partition: this.partition, offset: batch[0]!.offset, kind: 'partitioner' });
+    }
+    return split;
+  }
+
+  /** Runs every lane to its end (a failing lane does not stop its siblings); returns the errors. */
+  async #runLanes(plan: LanePlan, collapsed: boolean): Promise<Error[]> {
+    const results = await Promise.all(plan.lanes.map((messages, index) => this.#runLane(plan.laneIds[index]!, messages, collapsed)));
+    return results.filter((error): error is Error => error !== undefined);
+  }
+
+  async #runLane(lane: number, messages: Message[], collapsed: boolean): Promise<Error | undefined> {
+    if (this.#revoked || this.#stopping) return undefined;
+    const ref = { topic: this.topic, partition: this.partition, lane, size: messages.length };
+    const consumer = this.#consumerFor(lane);
+    attachContext(consumer, {
+      topic: this.topic,
+      partition: this.partition,
+      lane,
+      collapsed,
+      signal: this.#abort.signal,
+      committedMetadata: this.#committedMetadata,
+      events: this.#ports.events,
+      mark: (message, metadata) => this.#mark(message, metadata),
+      shouldStop: () => this.#revoked || this.#stopping,
+      dispatcher: () => this.#ports.dispatcher(),
+    });
+    this.#runningLanes += 1;
+    this.#ports.events.emit('lane.started', { ...ref, collapsed, at: Date.now() });
+    let error: Error | undefined;
+    try {
+      await consumer.consume(messages);
+    } catch (cause) {
+      error = cause instanceof Error ? cause : new Error(String(cause));
+    } finally {
+      this.#runningLanes -= 1;
+    }
+    this.#ports.events.emit('lane.finished', { ...ref, at: Date.now(), ...(error ? { error } : {}) });
+    return error;
+  }
+
+  #consumerFor(lane: number): Consumer {
+    let consumer = this.#consumers.get(lane);
+    if (!consumer) {
+      consumer = this.#ports.createConsumer();
+      this.#consumers.set(lane, consumer);
+    }
+    return consumer;
+  }
+
+  #mark(message: Message, metadata: string | null): boolean {
+    if (this.#revoked || message.topic !== this.topic || message.partition !== this.partition) return false;
+    const marked = this.#tracker.mark(message.offset, metadata);
+    if (marked) this.#commit(false);
+    return marked || this.#tracker.isMarked(message.offset);
+  }
+
+  #commit(urgent: boolean): void {
+    if (this.#revoked) return;
+    const position = this.#tracker.materialized();
+    if (position) this.#ports.commit(position, urgent);
+  }
+
+  #setPaused(reason: string, on: boolean): void {
+    if (on) this.#pauseReasons.add(reason);
+    else this.#pauseReasons.delete(reason);
+    const shouldPause = this.#pauseReasons.size > 0 && !this.#revoked;
+    if (shouldPause === this.#paused) return;
+    this.#paused = shouldPause;
+    const ref = { topic: this.topic, partition: this.partition };
+    if (shouldPause) {
+      this.#ports.pausePartition();
+      this.#ports.events.emit('partition.paused', { ...ref, reason });
+    } else {
+      this.#ports.resumePartition();
+      this.#ports.events.emit('partition.resumed', ref);
+    }
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const signal = this.#sleepAbort.signal;
+      if (signal.aborted) return resolve();
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        resolve();
+      }
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+}

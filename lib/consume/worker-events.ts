@@ -1,0 +1,30 @@
+import type { BadInputKind } from '../errors.ts';
+import { TypedEmitter } from '../events.ts';
+
+/** Where something happened. */
+export interface PartitionRef {
+  topic: string;
+  partition: number;
+}
+
+/** Events of a worker (also re-emitted by the app). */
+export interface WorkerEvents {
+  [name: string]: unknown;
+  'worker.started': { groupId: string; topics: string[] };
+  'worker.stopped': { groupId: string; unfinished: number };
+  'partition.assigned': PartitionRef;
+  'partition.revoked': PartitionRef & { runningLanes: number };
+  'partition.paused': PartitionRef & { reason: string };
+  'partition.resumed': PartitionRef;
+  'batch.started': PartitionRef & { firstOffset: number; lastOffset: number; size: number; lanes: number; collapsed: boolean; attempt: number };
+  'batch.completed': PartitionRef & { firstOffset: number; lastOffset: number; size: number };
+  'batch.failed': PartitionRef & { firstOffset: number; lastOffset: number; error: Error; attempt: number; retryInMs: number };
+  'lane.started': PartitionRef & { lane: number; size: number; collapsed: boolean; at: number };
+  'lane.finished': PartitionRef & { lane: number; size: number; at: number; error?: Error };
+  'batch.committed': { offsets: { topic: string; partition: number; offset: number; metadata: string | null }[]; at: number };
+  'job.performed': PartitionRef & { offset: number; lane: number; jobId: string; jobClass: string; executions: number; startedAt: number; finishedAt: number };
+  'job.failed': PartitionRef & { offset: number; lane: number; jobId: string | undefined; jobClass: string | undefined; error: Error };
+  error: { error: Error; topic?: string; partition?: number; offset?: number; kind?: BadInputKind | string };
+}
+
+export class WorkerEmitter extends TypedEmitter<WorkerEvents> {}

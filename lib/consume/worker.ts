@@ -1,0 +1,235 @@
+import type { Kafka } from 'kafkajs';
+import type { Dispatcher } from '../dispatch/dispatcher.ts';
+import { InvalidOptionError } from '../errors.ts';
+import type { JobRegistry } from '../job/registry.ts';
+import { KafkaConsumerClient, type ConsumerSettings } from '../kafka/consumer.ts';
+import type { Assignment, RawBatch } from '../kafka/records.ts';
+import type { PauseSettings, RouteDefinition } from '../routing/route.ts';
+import { diffAssignments, partitionKey } from './assignment.ts';
+import { DEFAULT_PAUSE } from './backoff.ts';
+import { Committer } from './committer.ts';
+import { Consumer } from './consumer.ts';
+import { JobConsumer } from './job-consumer.ts';
+import { PartitionProcessor } from './partition-processor.ts';
+import type { WorkerEmitter } from './worker-events.ts';
+
+/** Engine settings of a worker. */
+export interface WorkerSettings {
+  consumer: ConsumerSettings;
+  /** App-wide backoff after failures; routes may override. */
+  pause: Partial<PauseSettings>;
+  /** Per partition: pause fetching while this many messages wait to start. Default 1000. */
+  maxBufferedMessages: number;
+  /** Longest a mark waits before its offset is committed. Default 250 ms. */
+  commitIntervalMs: number;
+  /** How long `stop()` lets running jobs finish before it gives up on them. Default 30 000 ms. */
+  shutdownTimeoutMs: number;
+}
+
+const CRASH_RESTART_MS = 1000;
+
+/**
+ * A consumer-group member running the app's routes: one {@link PartitionProcessor} per assigned
+ * partition, a shared {@link Committer}, and assignment tracking from kafkajs's join events.
+ */
+export class Worker {
+  readonly #kafka: Kafka;
+  readonly #routes: Map<string, RouteDefinition>;
+  readonly #registry: JobRegistry;
+  readonly #dispatcher: () => Dispatcher;
+  readonly #events: WorkerEmitter;
+  readonly #settings: WorkerSettings;
+  readonly #processors = new Map<string, PartitionProcessor>();
+  readonly #committer: Committer;
+  #client: KafkaConsumerClient | undefined;
+  #assignment: Assignment = new Map();
+  #stopping = false;
+  #joined: (() => void) | undefined;
+
+  constructor(kafka: Kafka, routes: readonly RouteDefinition[], registry: JobRegistry, dispatcher: () => Dispatcher, events: WorkerEmitter, settings: WorkerSettings) {
+    if (routes.length === 0) throw new InvalidOptionError('routes', 'the app has no routes; add r.activeJobTopic(...) or r.topic(...)');
+    this.#kafka = kafka;
+    this.#routes = new Map(routes.map((route) => [route.topic, route]));
+    this.#registry = registry;
+    this.#dispatcher = dispatcher;
+    this.#events = events;
+    this.#settings = settings;
+    this.#committer = new Committer(
+      {
+        commit: (offsets) => (this.#client ? this.#client.commit(offsets) : Promise.reject(new Error('not connected'))),
+        owns: (topic, partition) => this.#owns(topic, partition),
+        events,
+      },
+      settings.commitIntervalMs,
+    );
+  }
+
+  get groupId(): string {
+    return this.#settings.consumer.groupId;
+  }
+
+  /** The partitions this worker owns now. */
+  get assignment(): Assignment {
+    return this.#assignment;
+  }
+
+  /** The last offset this worker committed for a partition. */
+  committed(topic: string, partition: number): number | undefined {
+    return this.#committer.committed(topic, partition);
+  }
+
+  /** Joins the group and starts consuming; resolves once the first assignment arrived. */
+  async start(): Promise<void> {
+    const joined = new Promise<void>((resolve) => (this.#joined = resolve));
+    await this.#startClient();
+    const timeout = this.#settings.consumer.rebalanceTimeout ?? 60_000;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([joined, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeout)))]);
+    clearTimeout(timer);
+    this.#events.emit('worker.started', { groupId: this.groupId, topics: [...this.#routes.keys()] });
+  }
+
+  /**
+   * Stops fetching, lets running batches finish within `shutdownTimeoutMs`, commits what is done,
+   * and leaves the group. Work not finished by then is abandoned (its signal aborts) and runs
+   * again on the partition's next owner.
+   */
+  async stop(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    this.#client?.pauseAll(this.#assignment);
+    const processors = [...this.#processors.values()];
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(processors.map((processor) => processor.drain())),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#settings.shutdownTimeoutMs))),
+    ]);
+    clearTimeout(timer);
+    let unfinished = 0;
+    for (const processor of processors) {
+      if (processor.busy) {
+        unfinished += 1;
+        processor.revoke();
+      }
+    }
+    await this.#committer.flush();
+    await this.#client?.stop();
+    this.#client = undefined;
+    this.#processors.clear();
+    this.#events.emit('worker.stopped', { groupId: this.groupId, unfinished });
+  }
+
+  async #startClient(): Promise<void> {
+    const client = new KafkaConsumerClient(this.#kafka, this.#settings.consumer);
+    this.#client = client;
+    const subscriptions = [...this.#routes.values()].map((route) => ({ topic: route.topic, fromBeginning: route.initialOffset === 'earliest' }));
+    await client.start(subscriptions, {
+      onBatch: (batch) => this.#onBatch(batch),
+      onAssignment: (assignment) => this.#onAssignment(assignment),
+      onRebalancing: () => this.#committer.hold(),
+      onCrash: (error, willRestart) => this.#onCrash(client, error, willRestart),
+      onInternalError: (error) => this.#events.emit('error', { error, kind: 'engine' }),
+    });
+  }
+
+  #owns(topic: string, partition: number): boolean {
+    if (!this.#client) return false;
+    const processor = this.#processors.get(partitionKey(topic, partition));
+    return processor !== undefined && !processor.revoked && (this.#assignment.get(topic)?.includes(partition) ?? false);
+  }
+
+  #onAssignment(next: Assignment): void {
+    const change = diffAssignments(this.#assignment, next);
+    this.#assignment = next;
+    for (const { topic, partition } of change.revoked) {
+      const key = partitionKey(topic, partition);
+      this.#processors.get(key)?.revoke();
+      this.#processors.delete(key);
+      this.#committer.forget(topic, partition);
+    }
+    const committed = this.#fetchCommitted(change.assigned.map(({ topic }) => topic));
+    for (const { topic, partition } of change.assigned) {
+      this.#processorFor(topic, partition, committed);
+      this.#events.emit('partition.assigned', { topic, partition });
+    }
+    for (const { topic, partition } of change.kept) this.#processors.get(partitionKey(topic, partition))?.reapplyPause();
+    if (this.#stopping) this.#client?.pauseAll(next);
+    this.#committer.release();
+    this.#joined?.();
+    this.#joined = undefined;
+  }
+
+  #onBatch(batch: RawBatch): void {
+    if (this.#stopping || !(this.#assignment.get(batch.topic)?.includes(batch.partition) ?? false)) return;
+    this.#processorFor(batch.topic, batch.partition)?.enqueue(batch.records);
+  }
+
+  #onCrash(client: KafkaConsumerClient, error: Error, willRestart: boolean): void {
+    this.#events.emit('error', { error, kind: willRestart ? 'consumer-restart' : 'consumer-crash' });
+    if (willRestart || this.#stopping || this.#client !== client) return;
+    // kafkajs gave up on this consumer: everything it owned is lost; join again with a new one.
+    for (const processor of this.#processors.values()) processor.revoke();
+    this.#processors.clear();
+    this.#assignment = new Map();
+    this.#client = undefined;
+    setTimeout(() => {
+      if (this.#stopping) return;
+      this.#startClient().catch((startError: unknown) => {
+        this.#events.emit('error', { error: startError instanceof Error ? startError : new Error(String(startError)), kind: 'consumer-crash' });
+      });
+    }, CRASH_RESTART_MS);
+  }
+
+  /** Offsets committed for the group, read once per assignment change for all new partitions. */
+  #fetchCommitted(topics: string[]): Promise<Map<string, Map<number, { offset: number; metadata: string | null }>>> {
+    const client = this.#client;
+    if (!client || topics.length === 0) return Promise.resolve(new Map());
+    const fetched = client.committedOffsets([...new Set(topics)]);
+    fetched.catch((error: unknown) => {
+      this.#events.emit('error', { error: error instanceof Error ? error : new Error(String(error)), kind: 'offset-fetch' });
+    });
+    return fetched;
+  }
+
+  #processorFor(
+    topic: string,
+    partition: number,
+    committed?: Promise<Map<string, Map<number, { offset: number; metadata: string | null }>>>,
+  ): PartitionProcessor | undefined {
+    const key = partitionKey(topic, partition);
+    let processor = this.#processors.get(key);
+    if (processor) return processor;
+    const route = this.#routes.get(topic);
+    if (!route) return undefined;
+    const client = () => this.#client;
+    processor = new PartitionProcessor(
+      {
+        route,
+        topic,
+        partition,
+        pause: { ...DEFAULT_PAUSE, ...this.#settings.pause, ...route.pause },
+        maxBufferedMessages: this.#settings.maxBufferedMessages,
+        committedMetadata: (committed ?? this.#fetchCommitted([topic])).then((offsets) => offsets.get(topic)?.get(partition)?.metadata ?? null),
+      },
+      {
+        createConsumer: () => this.#createConsumer(route),
+        pausePartition: () => client()?.pause(topic, partition),
+        resumePartition: () => client()?.resume(topic, partition),
+        commit: (position, urgent) => this.#committer.request(topic, partition, position, urgent),
+        dispatcher: this.#dispatcher,
+        events: this.#events,
+      },
+    );
+    this.#processors.set(key, processor);
+    return processor;
+  }
+
+  #createConsumer(route: RouteDefinition): Consumer {
+    if (route.kind === 'jobs') return new JobConsumer(this.#registry);
+    const consumer = new route.consumer!();
+    if (!(consumer instanceof Consumer)) {
+      throw new InvalidOptionError(`routes.${route.topic}.consumer`, 'expected a subclass of Consumer');
+    }
+    return consumer;
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * Every error Partita throws or reports is a {@link PartitaError}. Subclasses name the kind of
+ * failure; messages say what was wrong, where, and what to do about it.
+ */
+export class PartitaError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** An option has an invalid value. `option` is its path, e.g. `SendEmail.options.topic`. */
+export class InvalidOptionError extends PartitaError {
+  constructor(
+    readonly option: string,
+    problem: string,
+  ) {
+    super(`Invalid option ${option}: ${problem}`);
+  }
+}
+
+/** Routes that cannot work together (refused before anything is consumed). */
+export class RouteValidationError extends PartitaError {}
+
+/** `performLater` was called before any dispatcher was configured. */
+export class DispatcherNotConfiguredError extends PartitaError {
+  constructor() {
+    super(
+      'No dispatcher is configured: call configure({ kafka: { brokers: [...] } }) before performLater, ' +
+        'or enqueue from inside a worker created with createApp().',
+    );
+  }
+}
+
+/** A message was given to a dispatcher after `close()`. */
+export class DispatcherClosedError extends PartitaError {}
+
+/** A message is larger than the producer may send. */
+export class MessageTooLargeError extends PartitaError {}
+
+/** Sending messages to Kafka failed after every retry. */
+export class DeliveryError extends PartitaError {}
+
+/** Where a consumed message came from; used in error messages and events. */
+export interface MessageCoordinates {
+  topic: string;
+  partition: number;
+  offset: number;
+}
+
+export function describeCoordinates(at: MessageCoordinates): string {
+  return `${at.topic}/${at.partition}@${at.offset}`;
+}
+
+/** The kinds of bad input a job topic can carry. */
+export type BadInputKind =
+  | 'tombstone'
+  | 'not-json'
+  | 'not-envelope'
+  | 'missing-header'
+  | 'header-mismatch'
+  | 'unknown-job-class';
+
+/** A consumed message could not be turned into a job. */
+export class BadMessageError extends PartitaError {
+  constructor(
+    readonly kind: BadInputKind,
+    readonly at: MessageCoordinates,
+    problem: string,
+  ) {
+    super(`Bad message at ${describeCoordinates(at)} (${kind}): ${problem}`);
+  }
+}
+
+/** The message names a job class that is not in the worker's registry. */
+export class UnknownJobClassError extends BadMessageError {
+  constructor(
+    readonly jobClass: string,
+    at: MessageCoordinates,
+    known: readonly string[],
+  ) {
+    super(
+      'unknown-job-class',
+      at,
+      `job class "${jobClass}" is not registered in this worker (registered: ${known.join(', ') || 'none'}). ` +
+        'Add the class to createApp({ jobs: [...] }).',
+    );
+  }
+}
+
+/** A virtual-partition partitioner threw; the batch ran as one lane. */
+export class PartitionerError extends PartitaError {}
+
+/** Offset metadata exceeds what the broker stores. */
+export class OffsetMetadataTooLargeError extends PartitaError {}
+
+/** The local broker could not be started or reached. */
+export class BrokerUnavailableError extends PartitaError {}

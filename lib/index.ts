@@ -1,0 +1,44 @@
+/**
+ * Partita: background jobs for Node.js and TypeScript on Apache Kafka.
+ * This module is the whole public surface.
+ */
+export { App, createApp, type AppConfig } from './app.ts';
+export { Job, ConfiguredJob, type JobClass, type JobArguments, type Enqueued, type EnqueueOverrides } from './job/job.ts';
+export type { JobOptions, DispatchMethod, DispatchManyMethod } from './job/options.ts';
+export type { JobHook, AroundHook } from './job/callbacks.ts';
+export { JobHeaders, ENVELOPE_CONTENT_TYPE, type JobEnvelope } from './job/envelope.ts';
+export { JobRegistry } from './job/registry.ts';
+export { configure, closeDispatcher, type DispatchConfiguration } from './dispatch/default-dispatcher.ts';
+export { Dispatcher, type DispatcherOptions, type DispatcherEvents } from './dispatch/dispatcher.ts';
+export type { Delivery, OutboundMessage } from './dispatch/message.ts';
+export { Consumer, MAX_OFFSET_METADATA_BYTES, type ProducedMessage } from './consume/consumer.ts';
+export { Message } from './consume/message.ts';
+export type { WorkerEvents, PartitionRef } from './consume/worker-events.ts';
+export type {
+  RoutesBuilder,
+  RouteBuilder,
+  RouteDefinition,
+  VirtualPartitionsOptions,
+  PartitionerInput,
+  Reducer,
+  PauseSettings,
+  TopicConfig,
+} from './routing/route.ts';
+export type { KafkaConnection } from './kafka/client.ts';
+export { startLocalBroker, type LocalBroker } from './kafka/local-broker.ts';
+export {
+  PartitaError,
+  InvalidOptionError,
+  RouteValidationError,
+  DispatcherNotConfiguredError,
+  DispatcherClosedError,
+  MessageTooLargeError,
+  DeliveryError,
+  BadMessageError,
+  UnknownJobClassError,
+  PartitionerError,
+  OffsetMetadataTooLargeError,
+  BrokerUnavailableError,
+  type BadInputKind,
+  type MessageCoordinates,
+} from './errors.ts';

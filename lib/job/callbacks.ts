@@ -1,0 +1,65 @@
+import type { Job } from './job.ts';
+
+/** Runs before or after an action; throwing from a `before` hook cancels the action. */
+export type JobHook = (job: Job<any[]>) => void | Promise<void>;
+/** Wraps an action: call `next()` to run it (or do not, to skip it). */
+export type AroundHook = (job: Job<any[]>, next: () => Promise<void>) => void | Promise<void>;
+
+/** The two actions callbacks attach to, as in ActiveJob. */
+export type JobAction = 'enqueue' | 'perform';
+
+interface ActionHooks {
+  before: JobHook[];
+  after: JobHook[];
+  around: AroundHook[];
+}
+
+const ownHooks = new WeakMap<object, Record<JobAction, ActionHooks>>();
+
+/** Registers a hook on one class (subclasses inherit it). @internal */
+export function addHook(owner: object, action: JobAction, kind: keyof ActionHooks, hook: JobHook | AroundHook): void {
+  if (typeof hook !== 'function') {
+    throw new TypeError(`A ${kind}${action === 'enqueue' ? 'Enqueue' : 'Perform'} callback must be a function`);
+  }
+  let hooks = ownHooks.get(owner);
+  if (!hooks) {
+    hooks = { enqueue: { before: [], after: [], around: [] }, perform: { before: [], after: [], around: [] } };
+    ownHooks.set(owner, hooks);
+  }
+  (hooks[action][kind] as unknown[]).push(hook);
+}
+
+/** The hooks of a class and its ancestors, ancestors first. */
+function collectHooks(jobClass: object, action: JobAction): ActionHooks {
+  const chain: object[] = [];
+  for (let c: object | null = jobClass; c && c !== Function.prototype; c = Object.getPrototypeOf(c)) chain.unshift(c);
+  const collected: ActionHooks = { before: [], after: [], around: [] };
+  for (const c of chain) {
+    const own = ownHooks.get(c)?.[action];
+    if (!own) continue;
+    collected.before.push(...own.before);
+    collected.after.push(...own.after);
+    collected.around.push(...own.around);
+  }
+  return collected;
+}
+
+/**
+ * Runs `action` inside the job's callbacks: around hooks wrap (outermost first), before hooks run
+ * first, after hooks only when the action succeeded.
+ */
+export async function runWithCallbacks(job: Job<any[]>, action: JobAction, body: () => Promise<void>): Promise<void> {
+  const hooks = collectHooks(job.constructor, action);
+  const core = async (): Promise<void> => {
+    for (const hook of hooks.before) await hook(job);
+    await body();
+    for (const hook of hooks.after) await hook(job);
+  };
+  const wrapped = hooks.around.reduceRight<() => Promise<void>>(
+    (next, hook) => async () => {
+      await hook(job, next);
+    },
+    core,
+  );
+  await wrapped();
+}

@@ -1,0 +1,283 @@
+import { v4 as uuidv4 } from 'uuid';
+import { currentDispatcher } from '../dispatch/default-dispatcher.ts';
+import type { OutboundMessage } from '../dispatch/message.ts';
+import { InvalidOptionError } from '../errors.ts';
+import { addHook, runWithCallbacks, type AroundHook, type JobHook } from './callbacks.ts';
+import { encodeEnvelope, type JobEnvelope } from './envelope.ts';
+import { resolveJobOptions, validateTopicName, type DispatchMethod, type JobOptions, type ResolvedJobOptions } from './options.ts';
+
+/** The argument tuple of a job type. */
+export type JobArguments<J> = J extends Job<infer A> ? A : never;
+
+/** A concrete job class, as seen by the static methods and the registry. */
+export interface JobClass<J extends Job<any[]> = Job<any[]>> {
+  new (...args: JobArguments<J>): J;
+  readonly name: string;
+  options?: JobOptions;
+  jobName?: string;
+}
+
+/** Per-enqueue overrides given to `X.set({...})`. */
+export interface EnqueueOverrides {
+  /** Send to this topic instead of the class's. */
+  topic?: string;
+  /** Use this dispatch method for this enqueue. */
+  dispatchMethod?: DispatchMethod;
+}
+
+/** What `performLater` resolves with. `partition` and `offset` are set for produceSync only. */
+export interface Enqueued {
+  jobId: string;
+  jobClass: string;
+  topic: string;
+  key: string | undefined;
+  partition?: number;
+  offset?: number;
+}
+
+const NEVER_ABORTED = new AbortController().signal;
+const resolvedOptions = new WeakMap<object, ResolvedJobOptions>();
+
+/**
+ * Base class of every job. Subclass it, give the argument types, and implement `perform`:
+ *
+ * ```ts
+ * class SendEmail extends Job<[userId: string]> {
+ *   static options = { topic: 'mail', partitioner: (job) => String(job.arguments[0]) };
+ *   async perform(userId: string) { ... }
+ * }
+ * await SendEmail.performLater('u-1');
+ * ```
+ *
+ * Arguments travel as superjson (Date, Map, Set, BigInt, RegExp, undefined survive). A constructor
+ * must only pass its arguments on; the worker rebuilds jobs with `new X(...arguments)`.
+ */
+export abstract class Job<Args extends unknown[] = unknown[]> {
+  /** Options of this job class; subclasses inherit and override them. */
+  static options: JobOptions = {};
+  /** The name in the `job-class` header; defaults to the class name. Set it if your build renames classes. */
+  static jobName?: string;
+
+  /** Unique id (uuid v4), kept across retries. */
+  jobId: string = uuidv4();
+  /** The arguments given to `performLater` / `perform`. */
+  arguments: Args;
+  /** How many times `perform` has been started for this job, this run included. */
+  executions = 0;
+  /** Per error class, how many executions failed with it (ActiveJob's `exception_executions`). */
+  exceptionExecutions: Record<string, number> = {};
+  /** When the job was enqueued; undefined before. */
+  enqueuedAt: Date | undefined;
+  /** The topic the job was enqueued to (or will be). */
+  topic: string | undefined;
+  /**
+   * Aborts when the worker loses this job's partition or stops beyond its grace period. Long jobs
+   * should check it between steps; marks made after revocation are ignored.
+   */
+  signal: AbortSignal = NEVER_ABORTED;
+
+  constructor(...args: Args) {
+    this.arguments = args;
+  }
+
+  /** The job's work. Runs on a worker (or in-process with `performNow`). */
+  abstract perform(...args: Args): unknown;
+
+  /** True once this job's partition was revoked (same as `signal.aborted`). */
+  revoked(): boolean {
+    return this.signal.aborted;
+  }
+
+  /** The job class's name as written in the `job-class` header. */
+  get jobClass(): string {
+    return jobNameOf(this.constructor as JobClass);
+  }
+
+  /** Enqueues `new X(...args)` with the class's dispatch method. */
+  static performLater<J extends Job<any[]>>(this: JobClass<J>, ...args: JobArguments<J>): Promise<Enqueued> {
+    return new this(...args).enqueue();
+  }
+
+  /** Runs `new X(...args)` in this process, with perform callbacks; resolves with perform's result. */
+  static performNow<J extends Job<any[]>>(this: JobClass<J>, ...args: JobArguments<J>): Promise<unknown> {
+    return new this(...args).performNow();
+  }
+
+  /** Overrides for one enqueue: `X.set({ topic: 'urgent' }).performLater(...)`. */
+  static set<J extends Job<any[]>>(this: JobClass<J>, overrides: EnqueueOverrides): ConfiguredJob<J> {
+    return new ConfiguredJob(this, overrides);
+  }
+
+  /**
+   * Enqueues many jobs (of any classes) in as few requests as possible, using each class's
+   * `dispatchManyMethod`. Enqueue callbacks do not run, as in ActiveJob's `perform_all_later`.
+   */
+  static async performAllLater(jobs: readonly Job<any[]>[]): Promise<Enqueued[]> {
+    const prepared = jobs.map((job) => job.#prepare({}));
+    const syncIndexes: number[] = [];
+    const asyncIndexes: number[] = [];
+    prepared.forEach((p, index) => (p.options.dispatchManyMethod === 'produceManySync' ? syncIndexes : asyncIndexes).push(index));
+    const dispatcher = currentDispatcher();
+    const results: Enqueued[] = prepared.map((p) => p.enqueued);
+    await Promise.all([
+      syncIndexes.length === 0
+        ? undefined
+        : dispatcher.produceSync(syncIndexes.map((i) => prepared[i]!.message)).then((deliveries) => {
+            deliveries.forEach((d, n) => Object.assign(results[syncIndexes[n]!]!, { partition: d.partition, offset: d.offset }));
+          }),
+      asyncIndexes.length === 0 ? undefined : dispatcher.produceAsync(asyncIndexes.map((i) => prepared[i]!.message)),
+    ]);
+    return results;
+  }
+
+  /** Registers a callback that runs before each enqueue; throwing cancels the enqueue. */
+  static beforeEnqueue(hook: JobHook): void {
+    addHook(this, 'enqueue', 'before', hook);
+  }
+  /** Registers a callback that runs after each successful enqueue. */
+  static afterEnqueue(hook: JobHook): void {
+    addHook(this, 'enqueue', 'after', hook);
+  }
+  /** Registers a callback around each enqueue; it must call `next()` for the enqueue to happen. */
+  static aroundEnqueue(hook: AroundHook): void {
+    addHook(this, 'enqueue', 'around', hook);
+  }
+  /** Registers a callback that runs before each perform; throwing fails the execution. */
+  static beforePerform(hook: JobHook): void {
+    addHook(this, 'perform', 'before', hook);
+  }
+  /** Registers a callback that runs after each successful perform. */
+  static afterPerform(hook: JobHook): void {
+    addHook(this, 'perform', 'after', hook);
+  }
+  /** Registers a callback around each perform; it must call `next()` for perform to run. */
+  static aroundPerform(hook: AroundHook): void {
+    addHook(this, 'perform', 'around', hook);
+  }
+
+  /** Enqueues this job instance (with enqueue callbacks). */
+  async enqueue(overrides: EnqueueOverrides = {}): Promise<Enqueued> {
+    let result: Enqueued | undefined;
+    await runWithCallbacks(this, 'enqueue', async () => {
+      const { message, enqueued, options } = this.#prepare(overrides);
+      const method = overrides.dispatchMethod ?? options.dispatchMethod;
+      const dispatcher = currentDispatcher();
+      if (method === 'produceSync') {
+        const [delivery] = await dispatcher.produceSync([message]);
+        result = { ...enqueued, partition: delivery!.partition, offset: delivery!.offset };
+      } else {
+        await dispatcher.produceAsync([message]);
+        result = enqueued;
+      }
+    });
+    if (!result) throw new InvalidOptionError(`${this.jobClass} enqueue callbacks`, 'an around callback did not call next(); the job was not enqueued');
+    return result;
+  }
+
+  /** Runs this job now, in this process, with perform callbacks. */
+  async performNow(): Promise<unknown> {
+    let value: unknown;
+    this.executions += 1;
+    await runWithCallbacks(this, 'perform', async () => {
+      value = await this.perform(...this.arguments);
+    });
+    return value;
+  }
+
+  /** The envelope a worker receives for this job. */
+  serialize(): JobEnvelope {
+    return {
+      job_class: this.jobClass,
+      job_id: this.jobId,
+      queue_name: this.topic ?? jobOptionsOf(this.constructor as JobClass).topic,
+      arguments: this.arguments,
+      executions: this.executions,
+      exception_executions: this.exceptionExecutions,
+      enqueued_at: (this.enqueuedAt ?? new Date()).toISOString(),
+    };
+  }
+
+  #prepare(overrides: EnqueueOverrides): { message: OutboundMessage; enqueued: Enqueued; options: ResolvedJobOptions } {
+    const jobClass = this.constructor as JobClass;
+    const options = jobOptionsOf(jobClass);
+    validateOverrides(this.jobClass, overrides);
+    this.topic = overrides.topic ?? options.topic;
+    this.enqueuedAt = new Date();
+    const key = partitionKeyOf(this, options);
+    const encoded = encodeEnvelope(this.serialize(), key);
+    return {
+      options,
+      message: { topic: this.topic, ...encoded },
+      enqueued: { jobId: this.jobId, jobClass: this.jobClass, topic: this.topic, key },
+    };
+  }
+}
+
+/** A job class with per-enqueue overrides, from `X.set({...})`. */
+export class ConfiguredJob<J extends Job<any[]>> {
+  constructor(
+    readonly jobClass: JobClass<J>,
+    readonly overrides: EnqueueOverrides,
+  ) {
+    validateOverrides(jobNameOf(jobClass), overrides);
+  }
+
+  /** Enqueues `new X(...args)` with the overrides. */
+  performLater(...args: JobArguments<J>): Promise<Enqueued> {
+    return new this.jobClass(...args).enqueue(this.overrides);
+  }
+
+  /** Runs `new X(...args)` now, in this process. */
+  performNow(...args: JobArguments<J>): Promise<unknown> {
+    return new this.jobClass(...args).performNow();
+  }
+}
+
+/** The name a job class is registered and sent under. */
+export function jobNameOf(jobClass: JobClass): string {
+  const name = Object.prototype.hasOwnProperty.call(jobClass, 'jobName') ? jobClass.jobName : jobClass.name;
+  if (typeof name !== 'string' || name.length === 0) {
+    throw new InvalidOptionError('jobName', 'a job class needs a name: give the class a name or set static jobName');
+  }
+  return name;
+}
+
+/** A job class's options with inherited values and defaults, validated once per class. */
+export function jobOptionsOf(jobClass: JobClass): ResolvedJobOptions {
+  let resolved = resolvedOptions.get(jobClass);
+  if (!resolved) {
+    const chain: JobOptions[] = [];
+    for (let c: any = jobClass; c && c !== Function.prototype; c = Object.getPrototypeOf(c)) {
+      if (Object.prototype.hasOwnProperty.call(c, 'options')) chain.unshift(c.options as JobOptions);
+    }
+    const owner = `${jobNameOf(jobClass)}.options`;
+    for (const options of chain) {
+      if (options === null || typeof options !== 'object') throw new InvalidOptionError(owner, 'expected an object');
+    }
+    resolved = resolveJobOptions(owner, Object.assign({}, ...chain) as JobOptions);
+    resolvedOptions.set(jobClass, resolved);
+  }
+  return resolved;
+}
+
+function partitionKeyOf(job: Job<any[]>, options: ResolvedJobOptions): string | undefined {
+  if (!options.partitioner) return undefined;
+  const key = options.partitioner(job);
+  if (key !== undefined && typeof key !== 'string') {
+    throw new InvalidOptionError(`${job.jobClass}.options.partitioner`, `must return a string or undefined, returned ${typeof key}`);
+  }
+  return key;
+}
+
+function validateOverrides(owner: string, overrides: EnqueueOverrides): void {
+  if (overrides === null || typeof overrides !== 'object') throw new InvalidOptionError(`${owner}.set()`, 'expected an object');
+  for (const name of Object.keys(overrides)) {
+    if (name !== 'topic' && name !== 'dispatchMethod') {
+      throw new InvalidOptionError(`${owner}.set().${name}`, 'unknown option (known: topic, dispatchMethod)');
+    }
+  }
+  if (overrides.topic !== undefined) validateTopicName(`${owner}.set().topic`, overrides.topic);
+  if (overrides.dispatchMethod !== undefined) {
+    resolveJobOptions(`${owner}.set()`, { dispatchMethod: overrides.dispatchMethod });
+  }
+}

@@ -1,0 +1,100 @@
+import { InvalidOptionError } from '../errors.ts';
+import type { Job } from './job.ts';
+
+/** How a single job is sent: await the broker's ack, or buffer and send in batches. */
+export type DispatchMethod = 'produceAsync' | 'produceSync';
+/** How `Job.performAllLater` sends a list of jobs. */
+export type DispatchManyMethod = 'produceManyAsync' | 'produceManySync';
+
+/** Static options of a job class (`static options = {...}`). */
+export interface JobOptions {
+  /** The Kafka topic the job is enqueued to (the queue). Default `'default'`. */
+  topic?: string;
+  /** `'produceAsync'` (default): resolve once buffered. `'produceSync'`: resolve on the broker's ack. */
+  dispatchMethod?: DispatchMethod;
+  /** Used by `performAllLater`. Default `'produceManyAsync'`. */
+  dispatchManyMethod?: DispatchManyMethod;
+  /**
+   * The job's partitioning key: the Kafka message key and the `job-key` header. Jobs with one key
+   * land in one Kafka partition and, with a header partitioner, in one lane: they run in order.
+   */
+  partitioner?: (job: Job<any[]>) => string | undefined;
+}
+
+/** Options after defaults and validation. */
+export interface ResolvedJobOptions {
+  topic: string;
+  dispatchMethod: DispatchMethod;
+  dispatchManyMethod: DispatchManyMethod;
+  partitioner: ((job: Job<any[]>) => string | undefined) | undefined;
+}
+
+const DISPATCH_METHODS: readonly DispatchMethod[] = ['produceAsync', 'produceSync'];
+const DISPATCH_MANY_METHODS: readonly DispatchManyMethod[] = ['produceManyAsync', 'produceManySync'];
+const KNOWN_OPTIONS = new Set(['topic', 'dispatchMethod', 'dispatchManyMethod', 'partitioner']);
+/** Kafka's own rule for topic names. */
+const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+
+/**
+ * Validates a topic name the way the broker would, naming the option on failure.
+ * @internal
+ */
+export function validateTopicName(option: string, topic: unknown): string {
+  if (typeof topic !== 'string' || topic.length === 0) {
+    throw new InvalidOptionError(option, `expected a non-empty topic name, got ${describe(topic)}`);
+  }
+  if (!TOPIC_NAME.test(topic) || topic === '.' || topic === '..') {
+    throw new InvalidOptionError(
+      option,
+      `"${topic}" is not a valid Kafka topic name (letters, digits, '.', '_', '-', at most 249 characters)`,
+    );
+  }
+  return topic;
+}
+
+/**
+ * Applies defaults to a job class's options and validates them.
+ * @param owner name used in error messages, e.g. `SendEmail.options`
+ */
+export function resolveJobOptions(owner: string, options: JobOptions): ResolvedJobOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionError(owner, `expected an object, got ${describe(options)}`);
+  }
+  for (const name of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.has(name)) {
+      throw new InvalidOptionError(
+        `${owner}.${name}`,
+        `unknown option (known: ${[...KNOWN_OPTIONS].join(', ')})`,
+      );
+    }
+  }
+  const topic = validateTopicName(`${owner}.topic`, options.topic ?? 'default');
+  const dispatchMethod = options.dispatchMethod ?? 'produceAsync';
+  if (!DISPATCH_METHODS.includes(dispatchMethod)) {
+    throw new InvalidOptionError(
+      `${owner}.dispatchMethod`,
+      `expected one of ${DISPATCH_METHODS.join(', ')}, got ${describe(dispatchMethod)}`,
+    );
+  }
+  const dispatchManyMethod = options.dispatchManyMethod ?? 'produceManyAsync';
+  if (!DISPATCH_MANY_METHODS.includes(dispatchManyMethod)) {
+    throw new InvalidOptionError(
+      `${owner}.dispatchManyMethod`,
+      `expected one of ${DISPATCH_MANY_METHODS.join(', ')}, got ${describe(dispatchManyMethod)}`,
+    );
+  }
+  const partitioner = options.partitioner;
+  if (partitioner !== undefined && typeof partitioner !== 'function') {
+    throw new InvalidOptionError(
+      `${owner}.partitioner`,
+      `expected a function (job) => string | undefined, got ${describe(partitioner)}`,
+    );
+  }
+  return { topic, dispatchMethod, dispatchManyMethod, partitioner };
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value === null) return 'null';
+  return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
+}

@@ -1,0 +1,33 @@
+import type { Kafka } from 'kafkajs';
+
+/** A topic to create when missing. */
+export interface TopicSpec {
+  topic: string;
+  partitions: number;
+  replicationFactor?: number;
+  configEntries?: Record<string, string>;
+}
+
+/** Creates the topics that do not exist yet; existing topics are left as they are. */
+export async function ensureTopics(kafka: Kafka, specs: readonly TopicSpec[]): Promise<string[]> {
+  if (specs.length === 0) return [];
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = specs.filter((spec) => !existing.has(spec.topic));
+    if (missing.length === 0) return [];
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((spec) => ({
+        topic: spec.topic,
+        numPartitions: spec.partitions,
+        replicationFactor: spec.replicationFactor ?? -1,
+        configEntries: Object.entries(spec.configEntries ?? {}).map(([name, value]) => ({ name, value })),
+      })),
+    });
+    return missing.map((spec) => spec.topic);
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -1,0 +1,163 @@
+import type { Admin, Consumer, EachBatchPayload, IHeaders, Kafka } from 'kafkajs';
+import type { Assignment, OffsetCommit, RawBatch, RawRecord } from './records.ts';
+
+/** Group membership and fetch settings. */
+export interface ConsumerSettings {
+  groupId: string;
+  /** Default 30 000 ms. */
+  sessionTimeout?: number;
+  /** Default 60 000 ms. */
+  rebalanceTimeout?: number;
+  /** Default 3 000 ms. */
+  heartbeatInterval?: number;
+  /** Most bytes fetched per partition per request. Default 1 MiB. */
+  maxBytesPerPartition?: number;
+  /** Longest the broker holds a fetch waiting for data. Default 500 ms. */
+  maxWaitTimeInMs?: number;
+}
+
+/** What the engine hears from the consumer. Handlers must not throw; the client guards anyway. */
+export interface ConsumerHandlers {
+  onBatch(batch: RawBatch): void;
+  onAssignment(assignment: Assignment): void;
+  onRebalancing(): void;
+  onCrash(error: Error, willRestart: boolean): void;
+  onInternalError(error: Error): void;
+}
+
+/**
+ * The kafkajs consumer behind a small surface. `eachBatch` only hands records over and returns:
+ * jobs never run inside the fetch loop, so heartbeats and other partitions never wait for them.
+ * Offsets are committed explicitly (autoCommit off).
+ */
+export class KafkaConsumerClient {
+  readonly #consumer: Consumer;
+  readonly #admin: Admin;
+  readonly #groupId: string;
+  #running = false;
+
+  constructor(kafka: Kafka, settings: ConsumerSettings) {
+    this.#groupId = settings.groupId;
+    this.#consumer = kafka.consumer({
+      groupId: settings.groupId,
+      sessionTimeout: settings.sessionTimeout ?? 30_000,
+      rebalanceTimeout: settings.rebalanceTimeout ?? 60_000,
+      heartbeatInterval: settings.heartbeatInterval ?? 3_000,
+      maxBytesPerPartition: settings.maxBytesPerPartition ?? 1_048_576,
+      maxWaitTimeInMs: settings.maxWaitTimeInMs ?? 500,
+      allowAutoTopicCreation: true,
+    });
+    this.#admin = kafka.admin();
+  }
+
+  get groupId(): string {
+    return this.#groupId;
+  }
+
+  /** Connects, subscribes and starts the fetch loop. */
+  async start(subscriptions: { topic: string; fromBeginning: boolean }[], handlers: ConsumerHandlers): Promise<void> {
+    const { events } = this.#consumer;
+    this.#consumer.on(events.GROUP_JOIN, ({ payload }) => {
+      guard(handlers, () => handlers.onAssignment(new Map(Object.entries(payload.memberAssignment))));
+    });
+    this.#consumer.on(events.REBALANCING, () => guard(handlers, () => handlers.onRebalancing()));
+    this.#consumer.on(events.CRASH, ({ payload }) => {
+      guard(handlers, () => handlers.onCrash(payload.error, payload.restart));
+    });
+    await this.#admin.connect();
+    await this.#consumer.connect();
+    for (const { topic, fromBeginning } of subscriptions) {
+      await this.#consumer.subscribe({ topics: [topic], fromBeginning });
+    }
+    await this.#consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: true,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: async (payload: EachBatchPayload) => {
+        if (payload.isStale()) return;
+        guard(handlers, () => handlers.onBatch(toRawBatch(payload)));
+      },
+    });
+    this.#running = true;
+  }
+
+  pause(topic: string, partition: number): void {
+    if (this.#running) this.#consumer.pause([{ topic, partitions: [partition] }]);
+  }
+
+  resume(topic: string, partition: number): void {
+    if (this.#running) this.#consumer.resume([{ topic, partitions: [partition] }]);
+  }
+
+  /** Pauses every assigned partition: the fetch loop keeps heartbeating but fetches nothing. */
+  pauseAll(assignment: Assignment): void {
+    if (!this.#running) return;
+    const topics = [...assignment].map(([topic, partitions]) => ({ topic, partitions: [...partitions] }));
+    if (topics.length > 0) this.#consumer.pause(topics);
+  }
+
+  async commit(offsets: OffsetCommit[]): Promise<void> {
+    await this.#consumer.commitOffsets(
+      offsets.map(({ topic, partition, offset, metadata }) => ({ topic, partition, offset: String(offset), metadata })),
+    );
+  }
+
+  /** The offsets and metadata committed for the group on these topics. */
+  async committedOffsets(topics: string[]): Promise<Map<string, Map<number, { offset: number; metadata: string | null }>>> {
+    const result = new Map<string, Map<number, { offset: number; metadata: string | null }>>();
+    const fetched = await this.#admin.fetchOffsets({ groupId: this.#groupId, topics });
+    for (const { topic, partitions } of fetched) {
+      const byPartition = new Map<number, { offset: number; metadata: string | null }>();
+      for (const p of partitions) byPartition.set(p.partition, { offset: Number(p.offset), metadata: p.metadata ?? null });
+      result.set(topic, byPartition);
+    }
+    return result;
+  }
+
+  /** Leaves the group and closes connections. */
+  async stop(): Promise<void> {
+    this.#running = false;
+    try {
+      await this.#consumer.disconnect();
+    } finally {
+      await this.#admin.disconnect();
+    }
+  }
+}
+
+function guard(handlers: ConsumerHandlers, body: () => void): void {
+  try {
+    body();
+  } catch (error) {
+    // Nothing may escape into kafkajs: it stops a consumer for good on some errors (TypeError).
+    try {
+      handlers.onInternalError(error instanceof Error ? error : new Error(String(error)));
+    } catch {
+      process.stderr.write(`partita: internal error in a consumer handler: ${String(error)}\n`);
+    }
+  }
+}
+
+function toRawBatch({ batch }: EachBatchPayload): RawBatch {
+  const { topic, partition } = batch;
+  const records: RawRecord[] = batch.messages.map((message) => ({
+    topic,
+    partition,
+    offset: Number(message.offset),
+    key: message.key ?? null,
+    value: message.value ?? null,
+    headers: decodeHeaders(message.headers),
+    timestamp: Number(message.timestamp),
+  }));
+  return { topic, partition, records };
+}
+
+function decodeHeaders(headers: IHeaders | undefined): Record<string, string | undefined> {
+  const decoded: Record<string, string | undefined> = {};
+  if (!headers) return decoded;
+  for (const [name, value] of Object.entries(headers)) {
+    const first = Array.isArray(value) ? value[0] : value;
+    decoded[name] = first === undefined ? undefined : Buffer.isBuffer(first) ? first.toString('utf8') : String(first);
+  }
+  return decoded;
+}

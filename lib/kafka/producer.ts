@@ -1,0 +1,80 @@
+import { CompressionTypes, Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
+import type { Delivery, MessageSender, OutboundMessage } from '../dispatch/message.ts';
+
+/** Settings for a producer; the defaults give an idempotent, acks=all producer. */
+export interface ProducerSettings {
+  /** Compression of produce requests. Default none. */
+  compression?: 'none' | 'gzip';
+}
+
+/**
+ * A kafkajs producer that reports where each message went. Partitions are chosen by kafkajs's
+ * default (Java-compatible murmur2) partitioner; the choice is remembered per message so that each
+ * message's offset can be read off its partition's base offset.
+ */
+export class KafkaProducerSender implements MessageSender {
+  readonly #producer: Producer;
+  readonly #chosenPartition = new WeakMap<object, number>();
+  readonly #compression: CompressionTypes;
+
+  constructor(kafka: Kafka, settings: ProducerSettings = {}) {
+    this.#compression = settings.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
+    const chosen = this.#chosenPartition;
+    this.#producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: true,
+      createPartitioner: () => {
+        const partitioner = Partitioners.DefaultPartitioner();
+        // Sticky per message: a retried request must not move an unkeyed message elsewhere.
+        return (args) => {
+          const known = chosen.get(args.message);
+          if (known !== undefined) return known;
+          const partition = partitioner(args);
+          chosen.set(args.message, partition);
+          return partition;
+        };
+      },
+    });
+  }
+
+  connect(): Promise<void> {
+    return this.#producer.connect();
+  }
+
+  disconnect(): Promise<void> {
+    return this.#producer.disconnect();
+  }
+
+  async send(messages: readonly OutboundMessage[]): Promise<Delivery[]> {
+    const byTopic = new Map<string, Message[]>();
+    const sent: Message[] = messages.map((message) => {
+      const kafkaMessage: Message = {
+        key: message.key,
+        value: message.value,
+        headers: message.headers,
+        ...(message.partition === undefined ? {} : { partition: message.partition }),
+      };
+      const list = byTopic.get(message.topic) ?? [];
+      list.push(kafkaMessage);
+      byTopic.set(message.topic, list);
+      return kafkaMessage;
+    });
+    const metadata = await this.#producer.sendBatch({
+      acks: -1,
+      compression: this.#compression,
+      topicMessages: [...byTopic].map(([topic, list]) => ({ topic, messages: list })),
+    });
+    const nextOffset = new Map<string, number>();
+    for (const entry of metadata) {
+      nextOffset.set(`${entry.topicName}\u0000${entry.partition}`, Number(entry.baseOffset ?? entry.offset));
+    }
+    return messages.map((message, index) => {
+      const partition = this.#chosenPartition.get(sent[index]!) ?? message.partition ?? 0;
+      const slot = `${message.topic}\u0000${partition}`;
+      const offset = nextOffset.get(slot) ?? -1;
+      nextOffset.set(slot, offset + 1);
+      return { topic: message.topic, partition, offset };
+    });
+  }
+}

@@ -1,0 +1,31 @@
+/** A consumed record as the kafka boundary hands it over: raw bytes, headers as strings. */
+export interface RawRecord {
+  topic: string;
+  partition: number;
+  offset: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  /** Header values decoded as UTF-8 (the first value when a header repeats). */
+  headers: Record<string, string | undefined>;
+  /** Milliseconds since the epoch. */
+  timestamp: number;
+}
+
+/** The records of one topic-partition from one fetch, in offset order. */
+export interface RawBatch {
+  topic: string;
+  partition: number;
+  records: RawRecord[];
+}
+
+/** One offset to commit, with its optional metadata. */
+export interface OffsetCommit {
+  topic: string;
+  partition: number;
+  /** The next offset to consume (last done + 1). */
+  offset: number;
+  metadata: string | null;
+}
+
+/** Partitions per topic. */
+export type Assignment = ReadonlyMap<string, readonly number[]>;

@@ -1,0 +1,210 @@
+import { InvalidOptionError } from '../errors.ts';
+import { validateTopicName } from '../job/options.ts';
+
+/** What a virtual-partition partitioner may read: the message without its value. */
+export interface PartitionerInput {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly key: string | null;
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  readonly timestamp: number;
+}
+
+/** Maps a key to a lane index in [0, maxPartitions). */
+export type Reducer = (key: string, maxPartitions: number) => number;
+
+/** Virtual partitions of a route. */
+export interface VirtualPartitionsOptions {
+  /**
+   * The key that decides a message's lane, read from headers or key only. Messages with one key run
+   * in order in one lane; a null/undefined key means the message needs no order with others.
+   */
+  partitioner: (message: PartitionerInput) => string | number | null | undefined;
+  /** Most lanes per partition batch. Default 8. */
+  maxPartitions?: number;
+  /** Key → lane index. Default: FNV-1a hash modulo maxPartitions. */
+  reducer?: Reducer;
+  /** `consistent` (default): a key always maps to the same lane. `balanced`: per batch, even lane loads. */
+  distribution?: 'consistent' | 'balanced';
+  /** `current` (default): commit the latest metadata given. `exact`: the metadata given with the committed offset. */
+  offsetMetadataStrategy?: 'exact' | 'current';
+}
+
+/** Virtual-partition settings after defaults. */
+export type VirtualPartitionsSettings = Required<Omit<VirtualPartitionsOptions, 'reducer'>> & { reducer?: Reducer };
+
+/** The wait after a failed attempt. */
+export interface PauseSettings {
+  /** First wait, in ms. Default 1000. */
+  timeout: number;
+  /** Longest wait, in ms. Default 30 000. */
+  maxTimeout: number;
+  /** Double the wait after each failed attempt. Default true. */
+  exponentialBackoff: boolean;
+}
+
+/** Topic settings used when the worker creates a missing topic. */
+export interface TopicConfig {
+  partitions: number;
+  replicationFactor?: number;
+  /** Broker topic configs, e.g. `{ 'retention.ms': '604800000' }`. */
+  configEntries?: Record<string, string>;
+}
+
+/** A consumer class as routing sees it (routing does not depend on the consume layer). */
+export type ConsumerConstructor = new () => object;
+
+/** One topic → consumer mapping with its features. Data only: the consume layer acts on it. */
+export interface RouteDefinition {
+  topic: string;
+  /** `jobs`: the built-in job consumer; `consumer`: a user consumer class. */
+  kind: 'jobs' | 'consumer';
+  consumer: ConsumerConstructor | undefined;
+  virtualPartitions: VirtualPartitionsSettings | undefined;
+  longRunningJob: boolean;
+  manualOffsetManagement: boolean;
+  pause: Partial<PauseSettings>;
+  initialOffset: 'earliest' | 'latest';
+  topicConfig: TopicConfig | undefined;
+}
+
+/** Switches features on for one route: `r.activeJobTopic('jobs', t => t.virtualPartitions({...}))`. */
+export class RouteBuilder {
+  readonly #route: RouteDefinition;
+
+  /** @internal */
+  constructor(route: RouteDefinition) {
+    this.#route = route;
+  }
+
+  /** Runs each partition's batches in concurrent lanes chosen by `partitioner`. */
+  virtualPartitions(options: VirtualPartitionsOptions): this {
+    this.#route.virtualPartitions = validateVirtualPartitions(`routes.${this.#route.topic}.virtualPartitions`, options);
+    return this;
+  }
+
+  /** Work may run for minutes: the partition stays paused while its batch runs, and the worker stays in the group. */
+  longRunningJob(enabled = true): this {
+    this.#route.longRunningJob = enabled;
+    return this;
+  }
+
+  /** The consumer marks offsets itself; nothing is marked automatically after `consume`. */
+  manualOffsetManagement(enabled = true): this {
+    this.#route.manualOffsetManagement = enabled;
+    return this;
+  }
+
+  /** Backoff after a failure (overrides the app's `pause`). */
+  pause(settings: Partial<PauseSettings>): this {
+    this.#route.pause = validatePause(`routes.${this.#route.topic}.pause`, settings);
+    return this;
+  }
+
+  /** Where a new consumer group starts: `earliest` (default) or `latest`. */
+  initialOffset(where: 'earliest' | 'latest'): this {
+    if (where !== 'earliest' && where !== 'latest') {
+      throw new InvalidOptionError(`routes.${this.#route.topic}.initialOffset`, `expected "earliest" or "latest", got ${JSON.stringify(where)}`);
+    }
+    this.#route.initialOffset = where;
+    return this;
+  }
+
+  /** Creates the topic with these settings when it does not exist at start. */
+  config(config: TopicConfig): this {
+    const option = `routes.${this.#route.topic}.config`;
+    if (!Number.isInteger(config?.partitions) || config.partitions < 1) {
+      throw new InvalidOptionError(`${option}.partitions`, `expected an integer >= 1, got ${String(config?.partitions)}`);
+    }
+    if (config.replicationFactor !== undefined && (!Number.isInteger(config.replicationFactor) || config.replicationFactor < 1)) {
+      throw new InvalidOptionError(`${option}.replicationFactor`, `expected an integer >= 1, got ${String(config.replicationFactor)}`);
+    }
+    this.#route.topicConfig = { ...config };
+    return this;
+  }
+}
+
+/** Declares the routes of an app. */
+export class RoutesBuilder {
+  readonly routes: RouteDefinition[] = [];
+
+  /** Consumes `topic` with a consumer class. */
+  topic(topic: string, consumer: ConsumerConstructor, configure?: (route: RouteBuilder) => void): this {
+    if (typeof consumer !== 'function') {
+      throw new InvalidOptionError(`routes.${topic}.consumer`, `expected a Consumer subclass, got ${typeof consumer}`);
+    }
+    return this.#add(topic, 'consumer', consumer, configure);
+  }
+
+  /** Consumes `topic` as a job queue: each message is a job run by the registry's class. */
+  activeJobTopic(topic: string, configure?: (route: RouteBuilder) => void): this {
+    return this.#add(topic, 'jobs', undefined, configure);
+  }
+
+  #add(topic: string, kind: RouteDefinition['kind'], consumer: ConsumerConstructor | undefined, configure?: (route: RouteBuilder) => void): this {
+    validateTopicName(`routes.topic`, topic);
+    if (this.routes.some((route) => route.topic === topic)) {
+      throw new InvalidOptionError(`routes.${topic}`, 'the topic is routed twice; one topic has one route per app');
+    }
+    const route: RouteDefinition = {
+      topic,
+      kind,
+      consumer,
+      virtualPartitions: undefined,
+      longRunningJob: false,
+      manualOffsetManagement: false,
+      pause: {},
+      initialOffset: 'earliest',
+      topicConfig: undefined,
+    };
+    if (configure !== undefined && typeof configure !== 'function') {
+      throw new InvalidOptionError(`routes.${topic}`, 'the third argument must be a function (route) => { ... }');
+    }
+    configure?.(new RouteBuilder(route));
+    this.routes.push(route);
+    return this;
+  }
+}
+
+function validateVirtualPartitions(option: string, options: VirtualPartitionsOptions): VirtualPartitionsSettings {
+  if (options === null || typeof options !== 'object') throw new InvalidOptionError(option, 'expected an object');
+  const known = ['partitioner', 'maxPartitions', 'reducer', 'distribution', 'offsetMetadataStrategy'];
+  for (const name of Object.keys(options)) {
+    if (!known.includes(name)) throw new InvalidOptionError(`${option}.${name}`, `unknown option (known: ${known.join(', ')})`);
+  }
+  if (typeof options.partitioner !== 'function') {
+    throw new InvalidOptionError(`${option}.partitioner`, 'expected a function (message) => key, reading headers or key only');
+  }
+  const maxPartitions = options.maxPartitions ?? 8;
+  if (!Number.isInteger(maxPartitions) || maxPartitions < 1 || maxPartitions > 1024) {
+    throw new InvalidOptionError(`${option}.maxPartitions`, `expected an integer from 1 to 1024, got ${String(maxPartitions)}`);
+  }
+  if (options.reducer !== undefined && typeof options.reducer !== 'function') {
+    throw new InvalidOptionError(`${option}.reducer`, 'expected a function (key, maxPartitions) => lane index');
+  }
+  const distribution = options.distribution ?? 'consistent';
+  if (distribution !== 'consistent' && distribution !== 'balanced') {
+    throw new InvalidOptionError(`${option}.distribution`, `expected "consistent" or "balanced", got ${JSON.stringify(distribution)}`);
+  }
+  const offsetMetadataStrategy = options.offsetMetadataStrategy ?? 'current';
+  if (offsetMetadataStrategy !== 'exact' && offsetMetadataStrategy !== 'current') {
+    throw new InvalidOptionError(`${option}.offsetMetadataStrategy`, `expected "exact" or "current", got ${JSON.stringify(offsetMetadataStrategy)}`);
+  }
+  return { partitioner: options.partitioner, maxPartitions, reducer: options.reducer, distribution, offsetMetadataStrategy };
+}
+
+/** Validates pause settings (app-wide or per route). @internal */
+export function validatePause(option: string, settings: Partial<PauseSettings>): Partial<PauseSettings> {
+  if (settings === null || typeof settings !== 'object') throw new InvalidOptionError(option, 'expected an object');
+  for (const name of ['timeout', 'maxTimeout'] as const) {
+    const value = settings[name];
+    if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value < 0)) {
+      throw new InvalidOptionError(`${option}.${name}`, `expected milliseconds >= 0, got ${String(value)}`);
+    }
+  }
+  if (settings.exponentialBackoff !== undefined && typeof settings.exponentialBackoff !== 'boolean') {
+    throw new InvalidOptionError(`${option}.exponentialBackoff`, 'expected true or false');
+  }
+  return { ...settings };
+}

@@ -1,0 +1,84 @@
+import { randomBytes } from 'node:crypto';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
+
+let brokers: string[] | undefined;
+
+/** @internal set by the root hooks */
+export function setBrokers(list: string[]): void {
+  brokers = list;
+}
+
+/** Brokers of the test cluster. */
+export function testBrokers(): string[] {
+  if (!brokers) throw new Error('No broker: integration specs need the root hooks (run them with mocha, not with PARTITA_UNIT_ONLY=1)');
+  return brokers;
+}
+
+/** A name no other spec uses. */
+export function unique(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+}
+
+/** A kafkajs client for checking what is on the broker, independent of Partita. */
+export function rawKafka(): Kafka {
+  return new Kafka({ clientId: 'spec-observer', brokers: testBrokers(), logLevel: logLevel.NOTHING });
+}
+
+export async function withAdmin<T>(body: (admin: Admin) => Promise<T>): Promise<T> {
+  const admin = rawKafka().admin();
+  await admin.connect();
+  try {
+    return await body(admin);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export async function createTopic(topic: string, partitions: number): Promise<string> {
+  await withAdmin((admin) => admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }] }));
+  return topic;
+}
+
+/** End offset (high watermark) per partition. */
+export async function endOffsets(topic: string): Promise<Map<number, number>> {
+  return withAdmin(async (admin) => new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)])));
+}
+
+/** Committed offset (and metadata) per partition for a group. */
+export async function committedOffsets(groupId: string, topic: string): Promise<Map<number, { offset: number; metadata: string | null }>> {
+  return withAdmin(async (admin) => {
+    const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return new Map((entry?.partitions ?? []).map((p) => [p.partition, { offset: Number(p.offset), metadata: p.metadata ?? null }]));
+  });
+}
+
+/** Every message on a topic, read from the beginning by a plain kafkajs consumer. */
+export async function readAll(topic: string, expected: number, timeoutMs = 60_000): Promise<{ partition: number; offset: number; key: string | null; value: Buffer | null; headers: Record<string, string> }[]> {
+  const consumer = rawKafka().consumer({ groupId: unique('spec-reader'), maxWaitTimeInMs: 200 });
+  const seen: { partition: number; offset: number; key: string | null; value: Buffer | null; headers: Record<string, string> }[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(Array.isArray(v) ? v[0] : v);
+        seen.push({ partition, offset: Number(message.offset), key: message.key?.toString() ?? null, value: message.value, headers });
+      },
+    });
+    await waitFor(() => seen.length >= expected, { timeoutMs, what: `${expected} messages on ${topic} (have ${seen.length})` });
+    return seen;
+  } finally {
+    await consumer.disconnect();
+  }
+}
+
+/** Waits until `condition` holds, polling; fails with `what` after the timeout. */
+export async function waitFor(condition: () => boolean | Promise<boolean>, options: { timeoutMs?: number; what?: string; intervalMs?: number } = {}): Promise<void> {
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  for (;;) {
+    if (await condition()) return;
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${options.what ?? 'a condition'}`);
+    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 50));
+  }
+}
