@@ -38,6 +38,7 @@ export class JobConsumer extends Consumer {
       job.signal = this.signal;
       job.executions += 1;
       const startedAt = Date.now();
+      events.emit('job.started', { ...at, lane, jobId: job.jobId, jobClass: job.jobClass, executions: job.executions });
       await runWithCallbacks(job, 'perform', async () => {
         await job.perform(...job.arguments);
       });

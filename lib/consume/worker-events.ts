@@ -22,6 +22,7 @@ export interface WorkerEvents {
   'lane.started': PartitionRef & { lane: number; size: number; collapsed: boolean; at: number };
   'lane.finished': PartitionRef & { lane: number; size: number; at: number; error?: Error };
   'batch.committed': { offsets: { topic: string; partition: number; offset: number; metadata: string | null }[]; at: number };
+  'job.started': PartitionRef & { offset: number; lane: number; jobId: string; jobClass: string; executions: number };
   'job.performed': PartitionRef & { offset: number; lane: number; jobId: string; jobClass: string; executions: number; startedAt: number; finishedAt: number };
   'job.failed': PartitionRef & { offset: number; lane: number; jobId: string | undefined; jobClass: string | undefined; error: Error };
   error: { error: Error; topic?: string; partition?: number; offset?: number; kind?: BadInputKind | string };

@@ -7,7 +7,7 @@ import { encodeEnvelope, type JobEnvelope } from './envelope.ts';
 import { resolveJobOptions, validateTopicName, type DispatchMethod, type JobOptions, type ResolvedJobOptions } from './options.ts';
 
 /** The argument tuple of a job type. */
-export type JobArguments<J> = J extends Job<infer A> ? A : never;
+export type JobArguments<J> = J extends { arguments: infer A extends unknown[] } ? A : never;
 
 /** A concrete job class, as seen by the static methods and the registry. */
 export interface JobClass<J extends Job<any[]> = Job<any[]>> {

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { InvalidOptionError } from '../../lib/errors.ts';
 import { Job, jobOptionsOf } from '../../lib/job/job.ts';
+import type { JobOptions } from '../../lib/job/options.ts';
 import { JobRegistry } from '../../lib/job/registry.ts';
 
 describe('job options (unit, J6)', () => {
@@ -54,7 +55,7 @@ describe('job options (unit, J6)', () => {
 
   it('inherits options from parent classes and applies defaults', () => {
     class Base extends Job<[]> {
-      static override options = { topic: 'base', dispatchMethod: 'produceSync' as const };
+      static override options: JobOptions = { topic: 'base', dispatchMethod: 'produceSync' };
       perform() {}
     }
     class Child extends Base {
