@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Dispatcher } from '../dispatch/dispatcher.ts';
 import { PartitaError, PartitionerError } from '../errors.ts';
 import type { RawRecord } from '../kafka/records.ts';
@@ -31,6 +32,8 @@ export interface ProcessorPorts {
   dispatcher(): Dispatcher;
   events: WorkerEmitter;
 }
+
+const LISTENERS_PER_SIGNAL = 10_000;
 
 /** Thrown into `signal.reason` when a partition is taken away. */
 export class PartitionRevokedError extends PartitaError {}
@@ -72,6 +75,8 @@ export class PartitionProcessor {
     this.topic = settings.topic;
     this.partition = settings.partition;
     this.#tracker = new OffsetTracker(settings.route.virtualPartitions?.offsetMetadataStrategy ?? 'current');
+    // Every running job of the partition may listen to this one signal.
+    setMaxListeners(LISTENERS_PER_SIGNAL, this.#abort.signal);
   }
 
   /** Aborted when the partition is revoked (or the worker gives up waiting at shutdown). */
