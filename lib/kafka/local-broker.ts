@@ -44,8 +44,10 @@ function answers(host: string, port: number): Promise<boolean> {
 
 function runScript(script: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
+    // The scripts leave an external cluster alone when KAFKA_BROKERS is set; ours is local.
+    const { KAFKA_BROKERS: _external, ...env } = process.env;
     const child = spawn('bash', [`${INFRA}${script}`], {
-      env: { ...process.env, KAFKA_PORT: String(port) },
+      env: { ...env, KAFKA_PORT: String(port) },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     child.once('error', (error) => reject(new BrokerUnavailableError(`Could not run infra/kafka/${script}: ${error.message}`)));
