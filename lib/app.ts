@@ -7,7 +7,7 @@ import { Dispatcher, type DispatcherOptions } from './dispatch/dispatcher.ts';
 import { InvalidOptionError } from './errors.ts';
 import type { JobClass } from './job/job.ts';
 import { JobRegistry } from './job/registry.ts';
-import { ensureTopics } from './kafka/admin.ts';
+import { ensureTopics, partitionCounts } from './kafka/admin.ts';
 import { createKafka, type KafkaConnection } from './kafka/client.ts';
 import type { ConsumerSettings } from './kafka/consumer.ts';
 import { KafkaProducerSender } from './kafka/producer.ts';
@@ -111,24 +111,42 @@ export class App extends WorkerEmitter {
   async run(): Promise<void> {
     if (this.#worker) throw new InvalidOptionError('run', 'the app is already running');
     const routes = this.#routes.routes;
+    const deadLetterPartitions = await this.#prepareTopics(routes);
     const worker = new Worker(this.#kafka, routes, this.registry, () => this.dispatcher, this, {
       consumer: { ...this.config.consumer, groupId: this.groupId },
       pause: { ...DEFAULT_PAUSE, ...this.config.pause },
       maxBufferedMessages: this.config.maxBufferedMessages ?? 1000,
       commitIntervalMs: this.config.commitIntervalMs ?? 250,
       shutdownTimeoutMs: this.config.shutdownTimeoutMs ?? 30_000,
+      deadLetterPartitions,
     });
     this.#worker = worker;
-    await ensureTopics(
-      this.#kafka,
-      routes.flatMap((route) => (route.topicConfig ? [{ topic: route.topic, ...route.topicConfig }] : [])),
-    );
     if (!hasDispatcher()) {
       await useDispatcher(this.dispatcher);
       this.#ownsDefaultDispatcher = true;
     }
     if (this.config.handleSignals) this.#removeSignalHook = onShutdownSignal(ShutdownOrder.worker, () => this.stop());
     await worker.start();
+  }
+
+  /**
+   * Creates declared topics that are missing, and missing dead-letter topics with as many
+   * partitions as their source topic (so each source partition has its own, ordered, DLQ partition).
+   * Returns the partition count of every dead-letter topic.
+   */
+  async #prepareTopics(routes: readonly RouteDefinition[]): Promise<Map<string, number>> {
+    await ensureTopics(
+      this.#kafka,
+      routes.flatMap((route) => (route.topicConfig ? [{ topic: route.topic, ...route.topicConfig }] : [])),
+    );
+    const deadLetterRoutes = routes.filter((route) => typeof route.deadLetterQueue?.topic === 'string');
+    const deadLetterTopics = deadLetterRoutes.map((route) => route.deadLetterQueue!.topic as string);
+    const sources = await partitionCounts(this.#kafka, deadLetterRoutes.map((route) => route.topic));
+    await ensureTopics(
+      this.#kafka,
+      deadLetterRoutes.map((route) => ({ topic: route.deadLetterQueue!.topic as string, partitions: sources.get(route.topic) ?? route.topicConfig?.partitions ?? 1 })),
+    );
+    return partitionCounts(this.#kafka, deadLetterTopics);
   }
 
   /** Stops consuming (see {@link Worker.stop}), then delivers what the app's producer buffered. Idempotent. */

@@ -96,3 +96,10 @@ export class OffsetMetadataTooLargeError extends PartitaError {}
 
 /** The local broker could not be started or reached. */
 export class BrokerUnavailableError extends PartitaError {}
+
+/**
+ * Throw it from `perform` (or `consume`) when retrying cannot help: the message skips its remaining
+ * retries and goes to the dead-letter queue (with virtual partitions, after the collapsed retry
+ * that tells which message failed). Without a dead-letter queue it is retried like any failure.
+ */
+export class UnrecoverableError extends PartitaError {}

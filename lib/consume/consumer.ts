@@ -19,6 +19,8 @@ export interface LaneContext {
   mark(message: Message, metadata: string | null): boolean;
   /** True when the lane should not start another message (revoked, or the worker is stopping). */
   shouldStop(): boolean;
+  /** What earlier attempts of this message left behind (kept while its batch is retried in place). */
+  attemptsOf(offset: number): AttemptMemory;
   dispatcher(): Dispatcher;
 }
 
@@ -29,6 +31,12 @@ export interface ProducedMessage {
   value: string | Buffer | null | object;
   headers?: Record<string, string>;
   partition?: number;
+}
+
+/** Per message, across in-place retries: executions and failures per retry handler. */
+export interface AttemptMemory {
+  executions: number;
+  exceptionExecutions: Record<string, number>;
 }
 
 const attached = Symbol('partita.context');

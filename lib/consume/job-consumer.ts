@@ -1,13 +1,16 @@
-import { BadMessageError } from '../errors.ts';
+import { BadMessageError, UnrecoverableError } from '../errors.ts';
 import { runWithCallbacks } from '../job/callbacks.ts';
 import { decodeEnvelope, JobHeaders } from '../job/envelope.ts';
+import { decideOnError, runAfterDiscard } from '../job/error-handling.ts';
+import type { Job } from '../job/job.ts';
 import type { JobRegistry } from '../job/registry.ts';
 import { Consumer } from './consumer.ts';
 import type { Message } from './message.ts';
 
 /**
  * The consumer of job topics: each message is one job, run in lane order and marked when done.
- * A job that fails stops its lane (the engine retries); a job after a stop request does not start.
+ * A job that fails stops its lane (the engine retries in place); `discardOn` drops it, `retryOn`
+ * bounds its attempts; a job after a stop request does not start.
  */
 export class JobConsumer extends Consumer {
   readonly #registry: JobRegistry;
@@ -28,25 +31,46 @@ export class JobConsumer extends Consumer {
   async #perform(message: Message): Promise<void> {
     const { events, lane } = this.context;
     const at = { topic: message.topic, partition: message.partition, offset: message.offset };
-    let jobId: string | undefined = message.headers[JobHeaders.jobId];
-    let jobClass: string | undefined = message.headers[JobHeaders.jobClass];
+    const memory = this.context.attemptsOf(message.offset);
+    let job: Job<any[]> | undefined;
     try {
       const envelope = decodeEnvelope(message.value, message.headers, at);
-      const job = this.#registry.instantiate(envelope, at);
-      jobId = job.jobId;
-      jobClass = job.jobClass;
+      job = this.#registry.instantiate(envelope, at);
       job.signal = this.signal;
-      job.executions += 1;
+      job.executions += memory.executions + 1;
+      job.exceptionExecutions = { ...job.exceptionExecutions, ...memory.exceptionExecutions };
+      memory.executions += 1;
       const startedAt = Date.now();
       events.emit('job.started', { ...at, lane, jobId: job.jobId, jobClass: job.jobClass, executions: job.executions });
-      await runWithCallbacks(job, 'perform', async () => {
-        await job.perform(...job.arguments);
+      const running = job;
+      await runWithCallbacks(running, 'perform', async () => {
+        await running.perform(...running.arguments);
       });
       events.emit('job.performed', { ...at, lane, jobId: job.jobId, jobClass: job.jobClass, executions: job.executions, startedAt, finishedAt: Date.now() });
     } catch (cause) {
       const error = cause instanceof Error ? cause : new Error(String(cause));
+      const jobId = job?.jobId ?? message.headers[JobHeaders.jobId];
+      const jobClass = job?.jobClass ?? message.headers[JobHeaders.jobClass];
+      if (error instanceof BadMessageError) {
+        events.emit('job.failed', { ...at, lane, jobId, jobClass, error });
+        events.emit('error', { error, ...at, kind: error.kind });
+        throw error;
+      }
+      const decision = job ? decideOnError(job.constructor, error, memory.exceptionExecutions) : { action: 'raise' as const };
+      if (decision.action === 'discard') {
+        events.emit('job.discarded', { ...at, lane, jobId, jobClass, error });
+        await runAfterDiscard(job!, error);
+        return;
+      }
       events.emit('job.failed', { ...at, lane, jobId, jobClass, error });
-      if (error instanceof BadMessageError) events.emit('error', { error, ...at, kind: error.kind });
+      if (decision.action === 'retry') {
+        memory.exceptionExecutions[decision.handler] = (memory.exceptionExecutions[decision.handler] ?? 0) + 1;
+        throw error;
+      }
+      if (decision.action === 'give-up') {
+        await runAfterDiscard(job!, error);
+        throw new UnrecoverableError(`${jobClass} ${jobId} failed ${decision.attempts} times with ${error.name}: ${error.message}`, { cause: error });
+      }
       throw error;
     }
   }

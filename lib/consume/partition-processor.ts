@@ -1,13 +1,15 @@
 import { setMaxListeners } from 'node:events';
 import type { Dispatcher } from '../dispatch/dispatcher.ts';
-import { PartitaError, PartitionerError } from '../errors.ts';
+import { PartitaError, PartitionerError, UnrecoverableError } from '../errors.ts';
 import type { RawRecord } from '../kafka/records.ts';
 import type { PauseSettings, RouteDefinition } from '../routing/route.ts';
 import { backoffDelay } from './backoff.ts';
-import { attachContext, type Consumer } from './consumer.ts';
+import { attachContext, type AttemptMemory, type Consumer } from './consumer.ts';
+import { deadLetterMessage } from './dead-letter.ts';
 import { defaultReducer, splitIntoLanes } from './lanes.ts';
 import { Message } from './message.ts';
 import { OffsetTracker, type Materialized } from './offset-tracker.ts';
+import { RetryBudget } from './retry-budget.ts';
 import type { WorkerEmitter } from './worker-events.ts';
 
 /** Settings of one partition's processor. */
@@ -20,6 +22,10 @@ export interface ProcessorSettings {
   maxBufferedMessages: number;
   /** The metadata committed for this partition when it was assigned (read before the first batch). */
   committedMetadata: Promise<string | null>;
+  /** The consumer group (written into dead-letter headers). */
+  groupId: string;
+  /** Partitions of the route's dead-letter topic. */
+  deadLetterPartitions: number;
 }
 
 /** What a processor needs from the worker around it. */
@@ -68,6 +74,9 @@ export class PartitionProcessor {
   #revoked = false;
   #paused = false;
   #committedMetadata: string | null = null;
+  readonly #budget: RetryBudget;
+  /** Attempts of messages of the batch in progress; cleared when a batch ends. */
+  readonly #attempts = new Map<number, AttemptMemory>();
 
   constructor(settings: ProcessorSettings, ports: ProcessorPorts) {
     this.#settings = settings;
@@ -75,6 +84,7 @@ export class PartitionProcessor {
     this.topic = settings.topic;
     this.partition = settings.partition;
     this.#tracker = new OffsetTracker(settings.route.virtualPartitions?.offsetMetadataStrategy ?? 'current');
+    this.#budget = new RetryBudget(settings.route.deadLetterQueue);
     // Every running job of the partition may listen to this one signal.
     setMaxListeners(LISTENERS_PER_SIGNAL, this.#abort.signal);
   }
@@ -158,6 +168,7 @@ export class PartitionProcessor {
       if (this.#queue.length === 0) this.#setPaused('backpressure', false);
       try {
         await this.#process(batch);
+        this.#attempts.clear();
       } catch (cause) {
         const error = cause instanceof Error ? cause : new Error(String(cause));
         this.#ports.events.emit('error', { error, topic: this.topic, partition: this.partition, kind: 'engine' });
@@ -180,6 +191,7 @@ export class PartitionProcessor {
       if (route.longRunningJob) this.#setPaused('long-running', false);
       if (this.#revoked) return;
       if (errors.length === 0) {
+        this.#budget.succeeded();
         if (route.kind === 'consumer' && !route.manualOffsetManagement) {
           for (const lane of plan.lanes) this.#tracker.mark(lane[lane.length - 1]!.offset);
         }
@@ -190,19 +202,58 @@ export class PartitionProcessor {
         return;
       }
       this.#commit(true);
-      const retryInMs = backoffDelay(this.#settings.pause, attempt);
-      this.#ports.events.emit('batch.failed', { ...ref, firstOffset, lastOffset, error: errors[0]!, attempt, retryInMs });
-      if (this.#stopping) return;
-      this.#setPaused('backoff', true);
-      await this.#sleep(retryInMs);
-      this.#setPaused('backoff', false);
+      const guilty = batch.find((message) => !this.#tracker.isMarked(message.offset));
+      const canTell = collapsed || plan.lanes.length === 1;
+      const decision = this.#budget.failed(canTell ? guilty?.offset : undefined, errors[0] instanceof UnrecoverableError);
+      const skipped = decision === 'dead-letter' && guilty !== undefined && (await this.#deadLetter(guilty, errors[0]!));
       if (this.#revoked || this.#stopping) return;
+      if (!skipped) {
+        const retryInMs = backoffDelay(this.#settings.pause, attempt);
+        this.#ports.events.emit('batch.failed', { ...ref, firstOffset, lastOffset, error: errors[0]!, attempt, retryInMs });
+        this.#setPaused('backoff', true);
+        await this.#sleep(retryInMs);
+        this.#setPaused('backoff', false);
+        if (this.#revoked || this.#stopping) return;
+      }
       const remaining = batch.filter((message) => !this.#tracker.isMarked(message.offset));
-      if (remaining.length === 0) return;
+      if (remaining.length === 0) {
+        this.#budget.succeeded();
+        this.#commit(true);
+        this.#ports.events.emit('batch.completed', { ...ref, firstOffset, lastOffset, size: batch.length });
+        return;
+      }
       collapsed = true;
       plan = { laneIds: [0], lanes: [remaining] };
       this.#tracker.relane([remaining.map((message) => message.offset)]);
     }
+  }
+
+  /**
+   * Sends the failing message to the dead-letter topic (or skips it with `topic: false`) and marks
+   * it. Returns false when the dispatch failed: the message then stays and is retried.
+   */
+  async #deadLetter(message: Message, error: Error): Promise<boolean> {
+    const dlq = this.#settings.route.deadLetterQueue!;
+    const at = { topic: this.topic, partition: this.partition, offset: message.offset };
+    const attempts = this.#budget.attempts;
+    try {
+      if (dlq.topic === false) {
+        this.#ports.events.emit('message.skipped', { ...at, attempts, error });
+      } else {
+        const copy = deadLetterMessage(message, { topic: dlq.topic, partitions: this.#settings.deadLetterPartitions }, { groupId: this.#settings.groupId, attempts, error });
+        await this.#ports.dispatcher().produceSync([copy]);
+        this.#ports.events.emit('message.dead-lettered', { ...at, attempts, error, deadLetterTopic: dlq.topic });
+      }
+    } catch (cause) {
+      const dispatchError = cause instanceof Error ? cause : new Error(String(cause));
+      this.#ports.events.emit('error', { error: dispatchError, ...at, kind: 'dead-letter-dispatch' });
+      return false;
+    }
+    if (this.#revoked) return true;
+    this.#tracker.mark(message.offset);
+    this.#budget.deadLettered();
+    this.#commit(true);
+    return true;
   }
 
   #split(batch: Message[]): LanePlan {
@@ -246,6 +297,7 @@ export class PartitionProcessor {
       events: this.#ports.events,
       mark: (message, metadata) => this.#mark(message, metadata),
       shouldStop: () => this.#revoked || this.#stopping,
+      attemptsOf: (offset) => this.#attemptMemory(offset),
       dispatcher: () => this.#ports.dispatcher(),
     });
     this.#runningLanes += 1;
@@ -260,6 +312,15 @@ export class PartitionProcessor {
     }
     this.#ports.events.emit('lane.finished', { ...ref, at: Date.now(), ...(error ? { error } : {}) });
     return error;
+  }
+
+  #attemptMemory(offset: number): AttemptMemory {
+    let memory = this.#attempts.get(offset);
+    if (!memory) {
+      memory = { executions: 0, exceptionExecutions: {} };
+      this.#attempts.set(offset, memory);
+    }
+    return memory;
   }
 
   #consumerFor(lane: number): Consumer {

@@ -21,9 +21,12 @@ export interface WorkerEvents {
   'batch.failed': PartitionRef & { firstOffset: number; lastOffset: number; error: Error; attempt: number; retryInMs: number };
   'lane.started': PartitionRef & { lane: number; size: number; collapsed: boolean; at: number };
   'lane.finished': PartitionRef & { lane: number; size: number; at: number; error?: Error };
+  'message.dead-lettered': PartitionRef & { offset: number; attempts: number; error: Error; deadLetterTopic: string };
+  'message.skipped': PartitionRef & { offset: number; attempts: number; error: Error };
   'batch.committed': { offsets: { topic: string; partition: number; offset: number; metadata: string | null }[]; at: number };
   'job.started': PartitionRef & { offset: number; lane: number; jobId: string; jobClass: string; executions: number };
   'job.performed': PartitionRef & { offset: number; lane: number; jobId: string; jobClass: string; executions: number; startedAt: number; finishedAt: number };
+  'job.discarded': PartitionRef & { offset: number; lane: number; jobId: string | undefined; jobClass: string | undefined; error: Error };
   'job.failed': PartitionRef & { offset: number; lane: number; jobId: string | undefined; jobClass: string | undefined; error: Error };
   error: { error: Error; topic?: string; partition?: number; offset?: number; kind?: BadInputKind | string };
 }

@@ -24,6 +24,8 @@ export interface WorkerSettings {
   commitIntervalMs: number;
   /** How long `stop()` lets running jobs finish before it gives up on them. Default 30 000 ms. */
   shutdownTimeoutMs: number;
+  /** Partitions of each dead-letter topic the routes use. */
+  deadLetterPartitions: ReadonlyMap<string, number>;
 }
 
 const CRASH_RESTART_MS = 1000;
@@ -210,6 +212,8 @@ export class Worker {
         pause: { ...DEFAULT_PAUSE, ...this.#settings.pause, ...route.pause },
         maxBufferedMessages: this.#settings.maxBufferedMessages,
         committedMetadata: (committed ?? this.#fetchCommitted([topic])).then((offsets) => offsets.get(topic)?.get(partition)?.metadata ?? null),
+        groupId: this.groupId,
+        deadLetterPartitions: route.deadLetterQueue?.topic ? (this.#settings.deadLetterPartitions.get(route.deadLetterQueue.topic) ?? 1) : 1,
       },
       {
         createConsumer: () => this.#createConsumer(route),

@@ -1,7 +1,7 @@
 /** A message on its way to Kafka. */
 export interface OutboundMessage {
   topic: string;
-  key: string | null;
+  key: string | Buffer | null;
   value: string | Buffer | null;
   headers: Record<string, string>;
   /** Explicit partition; otherwise chosen from the key (murmur2, like the Java client). */

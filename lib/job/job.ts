@@ -3,6 +3,7 @@ import { currentDispatcher } from '../dispatch/default-dispatcher.ts';
 import type { OutboundMessage } from '../dispatch/message.ts';
 import { InvalidOptionError } from '../errors.ts';
 import { addHook, runWithCallbacks, type AroundHook, type JobHook } from './callbacks.ts';
+import { addAfterDiscard, addDiscardRule, addRetryRule, type ErrorClass } from './error-handling.ts';
 import { encodeEnvelope, type JobEnvelope } from './envelope.ts';
 import { resolveJobOptions, validateTopicName, type DispatchMethod, type JobOptions, type ResolvedJobOptions } from './options.ts';
 
@@ -153,6 +154,31 @@ export abstract class Job<Args extends unknown[] = unknown[]> {
   /** Registers a callback around each perform; it must call `next()` for perform to run. */
   static aroundPerform(hook: AroundHook): void {
     addHook(this, 'perform', 'around', hook);
+  }
+
+  /**
+   * Retries the job in place (the engine's backoff, the partition keeps its order) when `perform`
+   * throws `errorClass`, up to `attempts` executions in all; then the job fails for good: it goes to
+   * the route's dead-letter queue, like an {@link UnrecoverableError}.
+   */
+  static retryOn(errorClass: ErrorClass, options: { attempts?: number } = {}): void {
+    const attempts = options.attempts ?? 5;
+    if (typeof errorClass !== 'function') throw new InvalidOptionError(`${this.name}.retryOn`, 'expected an error class');
+    if (!Number.isInteger(attempts) || attempts < 1) {
+      throw new InvalidOptionError(`${this.name}.retryOn.attempts`, `expected an integer >= 1, got ${String(attempts)}`);
+    }
+    addRetryRule(this, errorClass, attempts);
+  }
+
+  /** Drops the job (marks it done, no retry, no dead letter) when `perform` throws `errorClass`. */
+  static discardOn(errorClass: ErrorClass): void {
+    if (typeof errorClass !== 'function') throw new InvalidOptionError(`${this.name}.discardOn`, 'expected an error class');
+    addDiscardRule(this, errorClass);
+  }
+
+  /** Runs after a job was discarded by `discardOn` (or gave up). */
+  static afterDiscard(hook: (job: Job<any[]>, error: Error) => void | Promise<void>): void {
+    addAfterDiscard(this, hook);
   }
 
   /** Enqueues this job instance (with enqueue callbacks). */

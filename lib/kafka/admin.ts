@@ -31,3 +31,21 @@ export async function ensureTopics(kafka: Kafka, specs: readonly TopicSpec[]): P
     await admin.disconnect();
   }
 }
+
+/** Partition count per topic, for the topics that exist. */
+export async function partitionCounts(kafka: Kafka, topics: readonly string[]): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  if (topics.length === 0) return counts;
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const present = [...new Set(topics)].filter((topic) => existing.has(topic));
+    if (present.length === 0) return counts;
+    const metadata = await admin.fetchTopicMetadata({ topics: present });
+    for (const topic of metadata.topics) counts.set(topic.name, topic.partitions.length);
+    return counts;
+  } finally {
+    await admin.disconnect();
+  }
+}

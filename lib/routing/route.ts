@@ -1,4 +1,4 @@
-import { InvalidOptionError } from '../errors.ts';
+import { InvalidOptionError, RouteValidationError } from '../errors.ts';
 import { validateTopicName } from '../job/options.ts';
 
 /** What a virtual-partition partitioner may read: the message without its value. */
@@ -52,6 +52,19 @@ export interface TopicConfig {
   configEntries?: Record<string, string>;
 }
 
+/** Where messages go that keep failing. */
+export interface DeadLetterQueueOptions {
+  /** The dead-letter topic, or `false` to skip such messages (with a `message.skipped` event). */
+  topic: string | false;
+  /** Retries before a message is dead-lettered: it goes after `maxRetries + 1` failed attempts. Default 3. */
+  maxRetries?: number;
+  /** `true`: every message has its own retry budget. `false` (default): failed attempts carry over to the next failing message until a batch succeeds. */
+  independent?: boolean;
+}
+
+/** Dead-letter settings after defaults. */
+export type DeadLetterQueueSettings = Required<DeadLetterQueueOptions>;
+
 /** A consumer class as routing sees it (routing does not depend on the consume layer). */
 export type ConsumerConstructor = new () => object;
 
@@ -67,6 +80,7 @@ export interface RouteDefinition {
   pause: Partial<PauseSettings>;
   initialOffset: 'earliest' | 'latest';
   topicConfig: TopicConfig | undefined;
+  deadLetterQueue: DeadLetterQueueSettings | undefined;
 }
 
 /** Switches features on for one route: `r.activeJobTopic('jobs', t => t.virtualPartitions({...}))`. */
@@ -81,6 +95,25 @@ export class RouteBuilder {
   /** Runs each partition's batches in concurrent lanes chosen by `partitioner`. */
   virtualPartitions(options: VirtualPartitionsOptions): this {
     this.#route.virtualPartitions = validateVirtualPartitions(`routes.${this.#route.topic}.virtualPartitions`, options);
+    return this;
+  }
+
+  /** Sends a message that keeps failing to a dead-letter topic (or skips it) and goes on. */
+  deadLetterQueue(options: DeadLetterQueueOptions): this {
+    const option = `routes.${this.#route.topic}.deadLetterQueue`;
+    if (options === null || typeof options !== 'object') throw new InvalidOptionError(option, 'expected { topic, maxRetries?, independent? }');
+    for (const name of Object.keys(options)) {
+      if (!['topic', 'maxRetries', 'independent'].includes(name)) throw new InvalidOptionError(`${option}.${name}`, 'unknown option (known: topic, maxRetries, independent)');
+    }
+    if (options.topic !== false) {
+      validateTopicName(`${option}.topic`, options.topic);
+      if (options.topic === this.#route.topic) throw new InvalidOptionError(`${option}.topic`, 'a route cannot dead-letter into the topic it consumes');
+    }
+    const maxRetries = options.maxRetries ?? 3;
+    if (!Number.isInteger(maxRetries) || maxRetries < 0) throw new InvalidOptionError(`${option}.maxRetries`, `expected an integer >= 0, got ${String(maxRetries)}`);
+    const independent = options.independent ?? false;
+    if (typeof independent !== 'boolean') throw new InvalidOptionError(`${option}.independent`, 'expected true or false');
+    this.#route.deadLetterQueue = { topic: options.topic, maxRetries, independent };
     return this;
   }
 
@@ -157,13 +190,26 @@ export class RoutesBuilder {
       pause: {},
       initialOffset: 'earliest',
       topicConfig: undefined,
+      deadLetterQueue: undefined,
     };
     if (configure !== undefined && typeof configure !== 'function') {
       throw new InvalidOptionError(`routes.${topic}`, 'the third argument must be a function (route) => { ... }');
     }
     configure?.(new RouteBuilder(route));
+    validateRoute(route);
     this.routes.push(route);
     return this;
+  }
+}
+
+/** Checks that a route's features can work together. */
+function validateRoute(route: RouteDefinition): void {
+  if (route.virtualPartitions && route.deadLetterQueue && route.deadLetterQueue.maxRetries === 0) {
+    throw new RouteValidationError(
+      `Route "${route.topic}": deadLetterQueue maxRetries 0 cannot be combined with virtualPartitions. The first failure ` +
+        'happens while lanes run in parallel, where the guilty message cannot be told apart; it is found on the collapsed ' +
+        'retry. Use maxRetries >= 1.',
+    );
   }
 }
 
