@@ -103,3 +103,9 @@ export class BrokerUnavailableError extends PartitaError {}
  * that tells which message failed). Without a dead-letter queue it is retried like any failure.
  */
 export class UnrecoverableError extends PartitaError {}
+
+/** The class name of an error: its constructor's name, which subclasses rarely copy into `name`. */
+export function errorClassName(error: Error): string {
+  const constructorName = (error.constructor as { name?: string } | undefined)?.name;
+  return constructorName && constructorName !== 'Error' ? constructorName : error.name;
+}

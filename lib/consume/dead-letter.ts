@@ -1,4 +1,5 @@
 import type { OutboundMessage } from '../dispatch/message.ts';
+import { errorClassName } from '../errors.ts';
 import type { Message } from './message.ts';
 
 /** Headers a dead-lettered message carries besides its own. */
@@ -33,7 +34,7 @@ export function deadLetterMessage(
     [DeadLetterHeaders.sourceOffset]: String(message.offset),
     [DeadLetterHeaders.sourceConsumerGroup]: context.groupId,
     [DeadLetterHeaders.sourceAttempts]: String(context.attempts),
-    [DeadLetterHeaders.errorClass]: context.error.name || context.error.constructor.name,
+    [DeadLetterHeaders.errorClass]: errorClassName(context.error),
     [DeadLetterHeaders.errorMessage]: context.error.message.slice(0, MAX_ERROR_MESSAGE),
   });
   return {

@@ -1,4 +1,4 @@
-import { BadMessageError, UnrecoverableError } from '../errors.ts';
+import { BadMessageError, errorClassName, UnrecoverableError } from '../errors.ts';
 import { runWithCallbacks } from '../job/callbacks.ts';
 import { decodeEnvelope, JobHeaders } from '../job/envelope.ts';
 import { decideOnError, runAfterDiscard } from '../job/error-handling.ts';
@@ -69,7 +69,7 @@ export class JobConsumer extends Consumer {
       }
       if (decision.action === 'give-up') {
         await runAfterDiscard(job!, error);
-        throw new UnrecoverableError(`${jobClass} ${jobId} failed ${decision.attempts} times with ${error.name}: ${error.message}`, { cause: error });
+        throw new UnrecoverableError(`${jobClass} ${jobId} failed ${decision.attempts} times with ${errorClassName(error)}: ${error.message}`, { cause: error });
       }
       throw error;
     }
