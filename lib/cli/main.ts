@@ -2,10 +2,12 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { App } from '../app.ts';
 import { startLocalBroker } from '../kafka/local-broker.ts';
+import { DLQ_USAGE, runDlq } from './dlq.ts';
 
 const USAGE = `usage:
   partita worker <file.ts>     run the app that <file.ts> exports (default export or "app")
-  partita kafka start|stop     start or stop the local development broker (infra/kafka)`;
+  partita kafka start|stop     start or stop the local development broker (infra/kafka)
+${DLQ_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -14,6 +16,8 @@ async function main(argv: string[]): Promise<number> {
       return runWorker(rest);
     case 'kafka':
       return runKafka(rest);
+    case 'dlq':
+      return runDlq(rest, (line) => process.stdout.write(`${line}\n`));
     default:
       process.stderr.write(`${USAGE}\n`);
       return command === undefined || command === '--help' || command === '-h' ? 0 : 2;
