@@ -30,6 +30,12 @@ export interface AppConfig {
   pause?: Partial<PauseSettings>;
   /** Per partition: pause fetching while this many messages wait to start. Default 1000. */
   maxBufferedMessages?: number;
+  /**
+   * Most messages in one batch: the unit that is split into lanes and whose end is a commit point.
+   * Larger batches keep lanes busier; smaller ones hold back fewer finished jobs from the commit
+   * behind a slow lane (and so repeat fewer after a rebalance). Default 500.
+   */
+  maxBatchSize?: number;
   /** Longest a mark waits before its offset is committed, in ms. Default 250. */
   commitIntervalMs?: number;
   /** How long `stop()` lets running jobs finish, in ms. Default 30 000. */
@@ -67,10 +73,11 @@ export class App extends WorkerEmitter {
     this.#kafka = createKafka({ ...config.kafka, clientId: config.clientId ?? config.kafka?.clientId }, 'createApp.kafka');
     this.registry = new JobRegistry(config.jobs ?? []);
     if (config.pause !== undefined) validatePause('createApp.pause', config.pause);
-    for (const name of ['maxBufferedMessages', 'commitIntervalMs', 'shutdownTimeoutMs'] as const) {
+    for (const name of ['maxBufferedMessages', 'commitIntervalMs', 'shutdownTimeoutMs', 'maxBatchSize'] as const) {
       const value = config[name];
-      if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value < 0)) {
-        throw new InvalidOptionError(`createApp.${name}`, `expected a number >= 0, got ${String(value)}`);
+      const min = name === 'maxBatchSize' || name === 'maxBufferedMessages' ? 1 : 0;
+      if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value < min)) {
+        throw new InvalidOptionError(`createApp.${name}`, `expected a number >= ${min}, got ${String(value)}`);
       }
     }
   }
@@ -116,6 +123,7 @@ export class App extends WorkerEmitter {
       consumer: { ...this.config.consumer, groupId: this.groupId },
       pause: { ...DEFAULT_PAUSE, ...this.config.pause },
       maxBufferedMessages: this.config.maxBufferedMessages ?? 1000,
+      maxBatchSize: Math.floor(this.config.maxBatchSize ?? 500),
       commitIntervalMs: this.config.commitIntervalMs ?? 250,
       shutdownTimeoutMs: this.config.shutdownTimeoutMs ?? 30_000,
       deadLetterPartitions,

@@ -3,9 +3,12 @@ import { pathToFileURL } from 'node:url';
 import { App } from '../app.ts';
 import { startLocalBroker } from '../kafka/local-broker.ts';
 import { DLQ_USAGE, runDlq } from './dlq.ts';
+import { superviseWorkers } from './supervisor.ts';
 
 const USAGE = `usage:
-  partita worker <file.ts>     run the app that <file.ts> exports (default export or "app")
+  partita worker <file.ts> [--processes N]
+                               run the app that <file.ts> exports (default export or "app");
+                               with --processes, N supervised worker processes
   partita kafka start|stop     start or stop the local development broker (infra/kafka)
 ${DLQ_USAGE}`;
 
@@ -29,6 +32,14 @@ async function runWorker(args: string[]): Promise<number> {
   if (!file) {
     process.stderr.write(`partita worker: missing the worker file\n${USAGE}\n`);
     return 2;
+  }
+  if (args[1] === '--processes') {
+    const processes = Number(args[2]);
+    if (!Number.isInteger(processes) || processes < 1) {
+      process.stderr.write(`partita worker: --processes expects a whole number >= 1, got ${JSON.stringify(args[2])}\n`);
+      return 2;
+    }
+    return superviseWorkers(file, processes, (line) => process.stdout.write(`${line}\n`));
   }
   const module = (await import(pathToFileURL(resolve(file)).href)) as { default?: unknown; app?: unknown };
   const app = module.default ?? module.app;

@@ -43,8 +43,15 @@ export class Committer {
     this.#schedule(urgent ? 0 : this.#intervalMs);
   }
 
-  /** The group is rebalancing: commits would fail; hold them until {@link release}. */
+  /**
+   * The group is rebalancing. While it is still gathering members the old generation may commit
+   * (as a Java consumer does when its partitions are revoked), so what is pending goes out now;
+   * later commits are held until {@link release}, when ownership is known again.
+   */
   hold(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    void this.#send();
     this.#held = true;
   }
 

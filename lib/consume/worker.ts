@@ -20,6 +20,8 @@ export interface WorkerSettings {
   pause: Partial<PauseSettings>;
   /** Per partition: pause fetching while this many messages wait to start. Default 1000. */
   maxBufferedMessages: number;
+  /** Most messages in one batch (one set of lanes, one commit point). Default 500. */
+  maxBatchSize: number;
   /** Longest a mark waits before its offset is committed. Default 250 ms. */
   commitIntervalMs: number;
   /** How long `stop()` lets running jobs finish before it gives up on them. Default 30 000 ms. */
@@ -143,14 +145,18 @@ export class Worker {
   #onAssignment(next: Assignment): void {
     const change = diffAssignments(this.#assignment, next);
     this.#assignment = next;
+    // kafkajs keeps pause state across assignments: a partition paused here and assigned back
+    // later would never be fetched again. Revoked and new partitions start unpaused.
     for (const { topic, partition } of change.revoked) {
       const key = partitionKey(topic, partition);
       this.#processors.get(key)?.revoke();
       this.#processors.delete(key);
       this.#committer.forget(topic, partition);
+      this.#client?.resume(topic, partition);
     }
     const committed = this.#fetchCommitted(change.assigned.map(({ topic }) => topic));
     for (const { topic, partition } of change.assigned) {
+      this.#client?.resume(topic, partition);
       this.#processorFor(topic, partition, committed);
       this.#events.emit('partition.assigned', { topic, partition });
     }
@@ -211,6 +217,7 @@ export class Worker {
         partition,
         pause: { ...DEFAULT_PAUSE, ...this.#settings.pause, ...route.pause },
         maxBufferedMessages: this.#settings.maxBufferedMessages,
+        maxBatchSize: this.#settings.maxBatchSize,
         committedMetadata: (committed ?? this.#fetchCommitted([topic])).then((offsets) => offsets.get(topic)?.get(partition)?.metadata ?? null),
         groupId: this.groupId,
         deadLetterPartitions: route.deadLetterQueue?.topic ? (this.#settings.deadLetterPartitions.get(route.deadLetterQueue.topic) ?? 1) : 1,

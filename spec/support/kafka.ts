@@ -34,8 +34,26 @@ export async function withAdmin<T>(body: (admin: Admin) => Promise<T>): Promise<
   }
 }
 
+/**
+ * Creates a topic and waits until every partition has a leader. kafkajs's own wait can fail with a
+ * transient metadata error on a busy broker; the topic exists by then, so the wait is redone here.
+ */
 export async function createTopic(topic: string, partitions: number): Promise<string> {
-  await withAdmin((admin) => admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }] }));
+  await withAdmin(async (admin) => {
+    try {
+      await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: partitions }] });
+    } catch (error) {
+      if (!(await admin.listTopics()).includes(topic)) throw error;
+    }
+    await waitFor(
+      async () => {
+        const metadata = await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => undefined);
+        const found = metadata?.topics.find((t) => t.name === topic);
+        return found !== undefined && found.partitions.length === partitions && found.partitions.every((p) => p.leader >= 0);
+      },
+      { what: `leaders for ${topic}`, timeoutMs: 30_000 },
+    );
+  });
   return topic;
 }
 
