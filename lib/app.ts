@@ -42,6 +42,11 @@ export interface AppConfig {
   shutdownTimeoutMs?: number;
   /** Bounds of the app's producer (jobs enqueued from jobs, consumers' produce). */
   dispatch?: DispatcherOptions;
+  /**
+   * Prefix of transactional ids; each input partition's producer is `<prefix><group>-<topic>-<partition>`.
+   * Set it when several apps share a group name on one cluster. Default ''.
+   */
+  transactionalIdPrefix?: string;
   /** Stop gracefully on SIGINT/SIGTERM. Default false for `app.run()`; the `partita worker` command turns it on. */
   handleSignals?: boolean;
 }
@@ -127,6 +132,7 @@ export class App extends WorkerEmitter {
       commitIntervalMs: this.config.commitIntervalMs ?? 250,
       shutdownTimeoutMs: this.config.shutdownTimeoutMs ?? 30_000,
       deadLetterPartitions,
+      transactionalIdPrefix: this.config.transactionalIdPrefix ?? '',
     });
     this.#worker = worker;
     if (!hasDispatcher()) {

@@ -109,3 +109,6 @@ export function errorClassName(error: Error): string {
   const constructorName = (error.constructor as { name?: string } | undefined)?.name;
   return constructorName && constructorName !== 'Error' ? constructorName : error.name;
 }
+
+/** A transaction block could not run or commit (nested, partition revoked, producer fenced). */
+export class TransactionError extends PartitaError {}

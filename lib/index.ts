@@ -11,6 +11,7 @@ export { JobRegistry } from './job/registry.ts';
 export { configure, closeDispatcher, type DispatchConfiguration } from './dispatch/default-dispatcher.ts';
 export { Dispatcher, type DispatcherOptions, type DispatcherEvents } from './dispatch/dispatcher.ts';
 export type { Delivery, OutboundMessage } from './dispatch/message.ts';
+export type { TransactionHandle } from './dispatch/transaction-context.ts';
 export { Consumer, MAX_OFFSET_METADATA_BYTES, type ProducedMessage } from './consume/consumer.ts';
 export { Message } from './consume/message.ts';
 export type { WorkerEvents, PartitionRef } from './consume/worker-events.ts';
@@ -23,7 +24,9 @@ export type {
   Reducer,
   PauseSettings,
   TopicConfig,
+  DeadLetterQueueOptions,
 } from './routing/route.ts';
+export { DeadLetterHeaders } from './consume/dead-letter.ts';
 export type { KafkaConnection } from './kafka/client.ts';
 export { startLocalBroker, type LocalBroker } from './kafka/local-broker.ts';
 export {
@@ -39,6 +42,8 @@ export {
   PartitionerError,
   OffsetMetadataTooLargeError,
   BrokerUnavailableError,
+  UnrecoverableError,
+  TransactionError,
   type BadInputKind,
   type MessageCoordinates,
 } from './errors.ts';

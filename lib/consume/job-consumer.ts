@@ -2,7 +2,7 @@ import { BadMessageError, errorClassName, UnrecoverableError } from '../errors.t
 import { runWithCallbacks } from '../job/callbacks.ts';
 import { decodeEnvelope, JobHeaders } from '../job/envelope.ts';
 import { decideOnError, runAfterDiscard } from '../job/error-handling.ts';
-import type { Job } from '../job/job.ts';
+import { Job } from '../job/job.ts';
 import type { JobRegistry } from '../job/registry.ts';
 import { Consumer } from './consumer.ts';
 import type { Message } from './message.ts';
@@ -37,6 +37,13 @@ export class JobConsumer extends Consumer {
       const envelope = decodeEnvelope(message.value, message.headers, at);
       job = this.#registry.instantiate(envelope, at);
       job.signal = this.signal;
+      Job.attachTransactionRunner(job, (body) =>
+        this.transaction(async (tx) => {
+          const result = await body(tx);
+          this.markAsConsumed(message);
+          return result;
+        }),
+      );
       job.executions += memory.executions + 1;
       job.exceptionExecutions = { ...job.exceptionExecutions, ...memory.exceptionExecutions };
       memory.executions += 1;

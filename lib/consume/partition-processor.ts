@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import type { Dispatcher } from '../dispatch/dispatcher.ts';
 import { PartitaError, PartitionerError, UnrecoverableError } from '../errors.ts';
+import type { KafkaTransaction } from '../kafka/producer.ts';
 import type { RawRecord } from '../kafka/records.ts';
 import type { PauseSettings, RouteDefinition } from '../routing/route.ts';
 import { backoffDelay } from './backoff.ts';
@@ -10,6 +11,7 @@ import { defaultReducer, splitIntoLanes } from './lanes.ts';
 import { Message } from './message.ts';
 import { OffsetTracker, type Materialized } from './offset-tracker.ts';
 import { RetryBudget } from './retry-budget.ts';
+import { PartitionTransactions, type PendingMark } from './transactions.ts';
 import type { WorkerEmitter } from './worker-events.ts';
 
 /** Settings of one partition's processor. */
@@ -37,11 +39,22 @@ export interface ProcessorPorts {
   resumePartition(): void;
   /** Asks for `position` to be committed; `urgent` skips the commit interval. */
   commit(position: Materialized, urgent: boolean): void;
+  /** A transaction committed `position` with its output. */
+  committedInTransaction(position: Materialized): void;
+  /** A new transactional producer for this partition (its id fences a previous owner's). */
+  transactionalSender(): TransactionalSender;
   dispatcher(): Dispatcher;
   events: WorkerEmitter;
 }
 
 const LISTENERS_PER_SIGNAL = 10_000;
+
+/** The transactional producer a partition's transactions run on. */
+export interface TransactionalSender {
+  connect(): Promise<void>;
+  beginTransaction(): Promise<KafkaTransaction>;
+  disconnect(): Promise<void>;
+}
 
 /** Thrown into `signal.reason` when a partition is taken away. */
 export class PartitionRevokedError extends PartitaError {}
@@ -79,6 +92,8 @@ export class PartitionProcessor {
   readonly #budget: RetryBudget;
   /** Attempts of messages of the batch in progress; cleared when a batch ends. */
   readonly #attempts = new Map<number, AttemptMemory>();
+  readonly #transactions: PartitionTransactions;
+  #transactionalSender: Promise<TransactionalSender> | undefined;
 
   constructor(settings: ProcessorSettings, ports: ProcessorPorts) {
     this.#settings = settings;
@@ -87,6 +102,20 @@ export class PartitionProcessor {
     this.partition = settings.partition;
     this.#tracker = new OffsetTracker(settings.route.virtualPartitions?.offsetMetadataStrategy ?? 'current');
     this.#budget = new RetryBudget(settings.route.deadLetterQueue);
+    this.#transactions = new PartitionTransactions({
+      topic: this.topic,
+      partition: this.partition,
+      groupId: settings.groupId,
+      begin: async () => (await this.#transactionalSenderReady()).beginTransaction(),
+      resetProducer: () => this.#closeTransactionalSender(),
+      revoked: () => this.#revoked,
+      preview: (marks) => this.#tracker.preview(marks),
+      apply: (marks, committed) => {
+        for (const { offset, metadata } of marks) this.#tracker.mark(offset, metadata);
+        if (committed) this.#ports.committedInTransaction(committed);
+        this.#commit(false);
+      },
+    });
     // Every running job of the partition may listen to this one signal.
     setMaxListeners(LISTENERS_PER_SIGNAL, this.#abort.signal);
   }
@@ -152,6 +181,12 @@ export class PartitionProcessor {
     return this.#running ?? Promise.resolve();
   }
 
+  /** Ends this partition's transactional producer once no transaction runs (after revoke or drain). */
+  async close(): Promise<void> {
+    await this.#transactions.idle();
+    await this.#closeTransactionalSender();
+  }
+
   /** Pause state is lost when kafkajs restarts its consumer: apply it again. */
   reapplyPause(): void {
     if (this.#paused) this.#ports.pausePartition();
@@ -192,14 +227,19 @@ export class PartitionProcessor {
     for (let attempt = 1; ; attempt += 1) {
       this.#ports.events.emit('batch.started', { ...ref, firstOffset, lastOffset, size: batch.length, lanes: plan.lanes.length, collapsed, attempt });
       if (route.longRunningJob) this.#setPaused('long-running', true);
-      const errors = await this.#runLanes(plan, collapsed);
+      const lanes = plan;
+      const inBatchTransaction = route.virtualPartitions?.transactionScope === 'batch';
+      const errors = inBatchTransaction
+        ? await this.#transactions.runBatch(
+            () => this.#runLanes(lanes, collapsed),
+            () => this.#automaticMarks(lanes),
+          )
+        : await this.#runLanes(plan, collapsed);
       if (route.longRunningJob) this.#setPaused('long-running', false);
       if (this.#revoked) return;
       if (errors.length === 0) {
         this.#budget.succeeded();
-        if (route.kind === 'consumer' && !route.manualOffsetManagement) {
-          for (const lane of plan.lanes) this.#tracker.mark(lane[lane.length - 1]!.offset);
-        }
+        if (!inBatchTransaction) for (const { offset } of this.#automaticMarks(plan)) this.#tracker.mark(offset);
         this.#commit(true);
         if (batch.every((message) => this.#tracker.isMarked(message.offset))) {
           this.#ports.events.emit('batch.completed', { ...ref, firstOffset, lastOffset, size: batch.length });
@@ -233,6 +273,29 @@ export class PartitionProcessor {
     }
   }
 
+  /** Plain consumers without manual offset management: the last message of each lane. */
+  #automaticMarks(plan: LanePlan): PendingMark[] {
+    const { route } = this.#settings;
+    if (route.kind !== 'consumer' || route.manualOffsetManagement) return [];
+    return plan.lanes.map((lane) => ({ offset: lane[lane.length - 1]!.offset, metadata: null }));
+  }
+
+  #transactionalSenderReady(): Promise<TransactionalSender> {
+    if (!this.#transactionalSender) {
+      const sender = this.#ports.transactionalSender();
+      this.#transactionalSender = sender.connect().then(() => sender);
+      this.#transactionalSender.catch(() => (this.#transactionalSender = undefined));
+    }
+    return this.#transactionalSender;
+  }
+
+  async #closeTransactionalSender(): Promise<void> {
+    const closing = this.#transactionalSender;
+    this.#transactionalSender = undefined;
+    const sender = await closing?.catch(() => undefined);
+    await sender?.disconnect().catch(() => undefined);
+  }
+
   /**
    * Sends the failing message to the dead-letter topic (or skips it with `topic: false`) and marks
    * it. Returns false when the dispatch failed: the message then stays and is retried.
@@ -246,7 +309,15 @@ export class PartitionProcessor {
         this.#ports.events.emit('message.skipped', { ...at, attempts, error });
       } else {
         const copy = deadLetterMessage(message, { topic: dlq.topic, partitions: this.#settings.deadLetterPartitions }, { groupId: this.#settings.groupId, attempts, error });
-        await this.#ports.dispatcher().produceSync([copy]);
+        if (this.#settings.route.transactional) {
+          // The copy and the mark commit together: the message is dead-lettered exactly once.
+          await this.#transactions.run(async () => {
+            await this.#ports.dispatcher().produceSync([copy]);
+            this.#mark(message, null);
+          }, true);
+        } else {
+          await this.#ports.dispatcher().produceSync([copy]);
+        }
         this.#ports.events.emit('message.dead-lettered', { ...at, attempts, error, deadLetterTopic: dlq.topic });
       }
     } catch (cause) {
@@ -303,6 +374,7 @@ export class PartitionProcessor {
       mark: (message, metadata) => this.#mark(message, metadata),
       shouldStop: () => this.#revoked || this.#stopping,
       attemptsOf: (offset) => this.#attemptMemory(offset),
+      transaction: (body) => this.#transactions.run(body, !this.#settings.route.virtualPartitions || collapsed),
       dispatcher: () => this.#ports.dispatcher(),
     });
     this.#runningLanes += 1;
@@ -339,6 +411,7 @@ export class PartitionProcessor {
 
   #mark(message: Message, metadata: string | null): boolean {
     if (this.#revoked || message.topic !== this.topic || message.partition !== this.partition) return false;
+    if (PartitionTransactions.captureMark(this.topic, this.partition, { offset: message.offset, metadata })) return true;
     const marked = this.#tracker.mark(message.offset, metadata);
     if (marked) this.#commit(false);
     return marked || this.#tracker.isMarked(message.offset);

@@ -3,6 +3,7 @@ import type { Dispatcher } from '../dispatch/dispatcher.ts';
 import { InvalidOptionError } from '../errors.ts';
 import type { JobRegistry } from '../job/registry.ts';
 import { KafkaConsumerClient, type ConsumerSettings } from '../kafka/consumer.ts';
+import { KafkaProducerSender } from '../kafka/producer.ts';
 import type { Assignment, RawBatch } from '../kafka/records.ts';
 import type { PauseSettings, RouteDefinition } from '../routing/route.ts';
 import { diffAssignments, partitionKey } from './assignment.ts';
@@ -28,6 +29,8 @@ export interface WorkerSettings {
   shutdownTimeoutMs: number;
   /** Partitions of each dead-letter topic the routes use. */
   deadLetterPartitions: ReadonlyMap<string, number>;
+  /** Prefix of the transactional ids (`<prefix><group>-<topic>-<partition>`). Default ''. */
+  transactionalIdPrefix: string;
 }
 
 const CRASH_RESTART_MS = 1000;
@@ -117,6 +120,7 @@ export class Worker {
       }
     }
     await this.#committer.flush();
+    await Promise.all(processors.map((processor) => processor.close()));
     await this.#client?.stop();
     this.#client = undefined;
     this.#processors.clear();
@@ -149,7 +153,9 @@ export class Worker {
     // later would never be fetched again. Revoked and new partitions start unpaused.
     for (const { topic, partition } of change.revoked) {
       const key = partitionKey(topic, partition);
-      this.#processors.get(key)?.revoke();
+      const processor = this.#processors.get(key);
+      processor?.revoke();
+      void processor?.close();
       this.#processors.delete(key);
       this.#committer.forget(topic, partition);
       this.#client?.resume(topic, partition);
@@ -176,7 +182,10 @@ export class Worker {
     this.#events.emit('error', { error, kind: willRestart ? 'consumer-restart' : 'consumer-crash' });
     if (willRestart || this.#stopping || this.#client !== client) return;
     // kafkajs gave up on this consumer: everything it owned is lost; join again with a new one.
-    for (const processor of this.#processors.values()) processor.revoke();
+    for (const processor of this.#processors.values()) {
+      processor.revoke();
+      void processor.close();
+    }
     this.#processors.clear();
     this.#assignment = new Map();
     this.#client = undefined;
@@ -227,6 +236,8 @@ export class Worker {
         pausePartition: () => client()?.pause(topic, partition),
         resumePartition: () => client()?.resume(topic, partition),
         commit: (position, urgent) => this.#committer.request(topic, partition, position, urgent),
+        committedInTransaction: (position) => this.#committer.acknowledge(topic, partition, position),
+        transactionalSender: () => new KafkaProducerSender(this.#kafka, { transactionalId: `${this.#settings.transactionalIdPrefix}${this.groupId}-${topic}-${partition}` }),
         dispatcher: this.#dispatcher,
         events: this.#events,
       },

@@ -29,6 +29,12 @@ export interface VirtualPartitionsOptions {
   distribution?: 'consistent' | 'balanced';
   /** `current` (default): commit the latest metadata given. `exact`: the metadata given with the committed offset. */
   offsetMetadataStrategy?: 'exact' | 'current';
+  /**
+   * `block` (default): each `transaction()` block commits on its own; its marks apply after the
+   * commit. `batch`: all lanes of a batch produce into one transaction that also commits the
+   * batch's offset after every lane finished (exactly once with lanes); a failing lane aborts it.
+   */
+  transactionScope?: 'block' | 'batch';
 }
 
 /** Virtual-partition settings after defaults. */
@@ -81,6 +87,8 @@ export interface RouteDefinition {
   initialOffset: 'earliest' | 'latest';
   topicConfig: TopicConfig | undefined;
   deadLetterQueue: DeadLetterQueueSettings | undefined;
+  /** Each partition has a transactional producer; dead-letter copies commit with their mark. */
+  transactional: boolean;
 }
 
 /** Switches features on for one route: `r.activeJobTopic('jobs', t => t.virtualPartitions({...}))`. */
@@ -114,6 +122,16 @@ export class RouteBuilder {
     const independent = options.independent ?? false;
     if (typeof independent !== 'boolean') throw new InvalidOptionError(`${option}.independent`, 'expected true or false');
     this.#route.deadLetterQueue = { topic: options.topic, maxRetries, independent };
+    return this;
+  }
+
+  /**
+   * Gives each partition of the route a transactional producer (id from group, topic and
+   * partition, so a zombie owner is fenced): a dead-letter copy and its mark commit together.
+   * `transaction()` blocks work on any route; this makes their producer per partition too.
+   */
+  transactional(enabled = true): this {
+    this.#route.transactional = enabled;
     return this;
   }
 
@@ -191,6 +209,7 @@ export class RoutesBuilder {
       initialOffset: 'earliest',
       topicConfig: undefined,
       deadLetterQueue: undefined,
+      transactional: false,
     };
     if (configure !== undefined && typeof configure !== 'function') {
       throw new InvalidOptionError(`routes.${topic}`, 'the third argument must be a function (route) => { ... }');
@@ -215,7 +234,7 @@ function validateRoute(route: RouteDefinition): void {
 
 function validateVirtualPartitions(option: string, options: VirtualPartitionsOptions): VirtualPartitionsSettings {
   if (options === null || typeof options !== 'object') throw new InvalidOptionError(option, 'expected an object');
-  const known = ['partitioner', 'maxPartitions', 'reducer', 'distribution', 'offsetMetadataStrategy'];
+  const known = ['partitioner', 'maxPartitions', 'reducer', 'distribution', 'offsetMetadataStrategy', 'transactionScope'];
   for (const name of Object.keys(options)) {
     if (!known.includes(name)) throw new InvalidOptionError(`${option}.${name}`, `unknown option (known: ${known.join(', ')})`);
   }
@@ -237,7 +256,11 @@ function validateVirtualPartitions(option: string, options: VirtualPartitionsOpt
   if (offsetMetadataStrategy !== 'exact' && offsetMetadataStrategy !== 'current') {
     throw new InvalidOptionError(`${option}.offsetMetadataStrategy`, `expected "exact" or "current", got ${JSON.stringify(offsetMetadataStrategy)}`);
   }
-  return { partitioner: options.partitioner, maxPartitions, reducer: options.reducer, distribution, offsetMetadataStrategy };
+  const transactionScope = options.transactionScope ?? 'block';
+  if (transactionScope !== 'block' && transactionScope !== 'batch') {
+    throw new InvalidOptionError(`${option}.transactionScope`, `expected "block" or "batch", got ${JSON.stringify(transactionScope)}`);
+  }
+  return { partitioner: options.partitioner, maxPartitions, reducer: options.reducer, distribution, offsetMetadataStrategy, transactionScope };
 }
 
 /** Validates pause settings (app-wide or per route). @internal */

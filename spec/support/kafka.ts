@@ -100,3 +100,35 @@ export async function waitFor(condition: () => boolean | Promise<boolean>, optio
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 50));
   }
 }
+
+/**
+ * Values on a topic as a read_committed (default) or read_uncommitted reader sees them. An end
+ * marker is appended to every partition first; the read stops when every marker arrived, so all
+ * that was (or, read_committed, ever will be) visible before it has been seen.
+ */
+export async function visibleValues(topic: string, options: { uncommitted?: boolean } = {}): Promise<string[]> {
+  const END = unique('__spec_end__');
+  const partitions = [...(await endOffsets(topic)).keys()];
+  const producer = rawKafka().producer();
+  await producer.connect();
+  await producer.send({ topic, messages: partitions.map((partition) => ({ partition, value: END })) });
+  await producer.disconnect();
+  const consumer = rawKafka().consumer({ groupId: unique('spec-visible'), maxWaitTimeInMs: 100, readUncommitted: options.uncommitted ?? false });
+  const values: string[] = [];
+  const ended = new Set<number>();
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        const value = message.value?.toString() ?? '';
+        if (value === END) ended.add(partition);
+        else if (!ended.has(partition) && !value.startsWith('__spec_end__')) values.push(value);
+      },
+    });
+    await waitFor(() => ended.size === partitions.length, { what: `end markers on every partition of ${topic}`, timeoutMs: 60_000 });
+    return values;
+  } finally {
+    await consumer.disconnect();
+  }
+}
