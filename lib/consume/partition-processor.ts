@@ -26,6 +26,8 @@ export interface ProcessorSettings {
   maxBatchSize: number;
   /** The metadata committed for this partition when it was assigned (read before the first batch). */
   committedMetadata: Promise<string | null>;
+  /** Reads the group's committed offset and metadata for this partition now. */
+  fetchCommitted(): Promise<{ offset: number; metadata: string | null } | undefined>;
   /** The consumer group (written into dead-letter headers). */
   groupId: string;
   /** Partitions of the route's dead-letter topic. */
@@ -89,6 +91,7 @@ export class PartitionProcessor {
   #revoked = false;
   #paused = false;
   #committedMetadata: string | null = null;
+  #prepared = false;
   readonly #budget: RetryBudget;
   /** Attempts of messages of the batch in progress; cleared when a batch ends. */
   readonly #attempts = new Map<number, AttemptMemory>();
@@ -201,7 +204,10 @@ export class PartitionProcessor {
   }
 
   async #loop(): Promise<void> {
-    this.#committedMetadata = await this.#settings.committedMetadata.catch(() => null);
+    if (!this.#prepared) {
+      this.#prepared = true;
+      await this.#prepare();
+    }
     while (this.#queue.length > 0 && !this.#stopping && !this.#revoked) {
       const batch = this.#queue.shift()!;
       this.#queued -= batch.length;
@@ -330,6 +336,38 @@ export class PartitionProcessor {
     this.#budget.deadLettered();
     this.#commit(true);
     return true;
+  }
+
+  /**
+   * Before the first batch. A transactional route first fences the previous owner (waiting for
+   * the transaction it left open to end) and then reads the committed offset, now stable; records
+   * below it were delivered from an older committed offset and are already done.
+   */
+  async #prepare(): Promise<void> {
+    const { route } = this.#settings;
+    if (!route.transactional && route.virtualPartitions?.transactionScope !== 'batch') {
+      this.#committedMetadata = await this.#settings.committedMetadata.catch(() => null);
+      return;
+    }
+    for (let attempt = 1; !this.#revoked && !this.#stopping; attempt += 1) {
+      try {
+        await this.#transactions.prepare();
+        const committed = await this.#settings.fetchCommitted();
+        this.#committedMetadata = committed?.metadata ?? null;
+        if (committed && committed.offset >= 0) this.#dropBelow(committed.offset);
+        return;
+      } catch (cause) {
+        const error = cause instanceof Error ? cause : new Error(String(cause));
+        this.#ports.events.emit('error', { error, topic: this.topic, partition: this.partition, kind: 'transaction-prepare' });
+        await this.#sleep(backoffDelay(this.#settings.pause, attempt));
+      }
+    }
+  }
+
+  #dropBelow(offset: number): void {
+    this.#queue = this.#queue.map((batch) => batch.filter((message) => message.offset >= offset)).filter((batch) => batch.length > 0);
+    this.#queued = this.#queue.reduce((sum, batch) => sum + batch.length, 0);
+    if (this.#nextOffset === undefined || this.#nextOffset < offset) this.#nextOffset = offset;
   }
 
   #split(batch: Message[]): LanePlan {

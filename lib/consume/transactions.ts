@@ -109,6 +109,18 @@ export class PartitionTransactions {
     });
   }
 
+  /**
+   * Fences a previous owner of this partition: initializing the producer id waits until any
+   * transaction it left open is completed or aborted, after which the group's committed offset for
+   * the partition is stable (kafkajs cannot ask the broker for stable offsets itself).
+   */
+  prepare(): Promise<void> {
+    return this.#exclusive(async () => {
+      const transaction = await this.#begin();
+      await transaction.abort();
+    });
+  }
+
   /** Waits for the running transaction to end. */
   async idle(): Promise<void> {
     await this.#queue.catch(() => undefined);

@@ -1,4 +1,4 @@
-import type { Kafka } from 'kafkajs';
+import type { KafkaClient as Kafka } from '../kafka/kafkajs.ts';
 import type { Dispatcher } from '../dispatch/dispatcher.ts';
 import { InvalidOptionError } from '../errors.ts';
 import type { JobRegistry } from '../job/registry.ts';
@@ -228,6 +228,11 @@ export class Worker {
         maxBufferedMessages: this.#settings.maxBufferedMessages,
         maxBatchSize: this.#settings.maxBatchSize,
         committedMetadata: (committed ?? this.#fetchCommitted([topic])).then((offsets) => offsets.get(topic)?.get(partition)?.metadata ?? null),
+        fetchCommitted: async () => {
+          const current = this.#client;
+          if (!current) throw new Error('the consumer is not connected');
+          return (await current.committedOffsets([topic])).get(topic)?.get(partition);
+        },
         groupId: this.groupId,
         deadLetterPartitions: route.deadLetterQueue?.topic ? (this.#settings.deadLetterPartitions.get(route.deadLetterQueue.topic) ?? 1) : 1,
       },

@@ -1,4 +1,4 @@
-import type { Kafka } from 'kafkajs';
+import type { KafkaClient as Kafka } from './kafkajs.ts';
 
 /** A topic to create when missing. */
 export interface TopicSpec {

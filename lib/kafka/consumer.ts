@@ -1,4 +1,4 @@
-import type { Admin, Consumer, EachBatchPayload, IHeaders, Kafka } from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload, IHeaders, KafkaClient as Kafka } from './kafkajs.ts';
 import type { Assignment, OffsetCommit, RawBatch, RawRecord } from './records.ts';
 
 /** Group membership and fetch settings. */

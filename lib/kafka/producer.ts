@@ -1,4 +1,4 @@
-import { CompressionTypes, Partitioners, type Kafka, type Message, type Producer, type ProducerBatch, type RecordMetadata, type Transaction } from 'kafkajs';
+import { CompressionTypes, Partitioners, type CompressionType, type KafkaClient as Kafka, type Message, type Producer, type ProducerBatch, type RecordMetadata, type Transaction } from './kafkajs.ts';
 import type { Delivery, MessageSender, OutboundMessage } from '../dispatch/message.ts';
 import type { OffsetCommit } from './records.ts';
 
@@ -27,7 +27,7 @@ export interface KafkaTransaction {
 export class KafkaProducerSender implements MessageSender {
   readonly #producer: Producer;
   readonly #chosenPartition = new WeakMap<object, number>();
-  readonly #compression: CompressionTypes;
+  readonly #compression: CompressionType;
 
   constructor(kafka: Kafka, settings: ProducerSettings = {}) {
     this.#compression = settings.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;

@@ -1,4 +1,4 @@
-import type { Kafka } from 'kafkajs';
+import type { KafkaClient as Kafka } from './kafkajs.ts';
 import { randomUUID } from 'node:crypto';
 import type { RawRecord } from './records.ts';
 

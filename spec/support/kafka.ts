@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type KafkaClient } from '../../lib/kafka/kafkajs.ts';
 
 let brokers: string[] | undefined;
 
@@ -20,7 +20,7 @@ export function unique(prefix: string): string {
 }
 
 /** A kafkajs client for checking what is on the broker, independent of Partita. */
-export function rawKafka(): Kafka {
+export function rawKafka(): KafkaClient {
   return new Kafka({ clientId: 'spec-observer', brokers: testBrokers(), logLevel: logLevel.NOTHING });
 }
 
