@@ -48,12 +48,27 @@ export class JobConsumer extends Consumer {
       job.exceptionExecutions = { ...job.exceptionExecutions, ...memory.exceptionExecutions };
       memory.executions += 1;
       const startedAt = Date.now();
-      events.emit('job.started', { ...at, lane, jobId: job.jobId, jobClass: job.jobClass, executions: job.executions });
+      // Payloads are built only for listeners, field by field: this runs once per job.
+      if (events.listenerCount('job.started') > 0) {
+        events.emit('job.started', { topic: at.topic, partition: at.partition, offset: at.offset, lane, jobId: job.jobId, jobClass: job.jobClass, executions: job.executions });
+      }
       const running = job;
       await runWithCallbacks(running, 'perform', async () => {
         await running.perform(...running.arguments);
       });
-      events.emit('job.performed', { ...at, lane, jobId: job.jobId, jobClass: job.jobClass, executions: job.executions, startedAt, finishedAt: Date.now() });
+      if (events.listenerCount('job.performed') > 0) {
+        events.emit('job.performed', {
+          topic: at.topic,
+          partition: at.partition,
+          offset: at.offset,
+          lane,
+          jobId: job.jobId,
+          jobClass: job.jobClass,
+          executions: job.executions,
+          startedAt,
+          finishedAt: Date.now(),
+        });
+      }
     } catch (cause) {
       const error = cause instanceof Error ? cause : new Error(String(cause));
       const jobId = job?.jobId ?? message.headers[JobHeaders.jobId];

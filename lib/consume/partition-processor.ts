@@ -211,7 +211,8 @@ export class PartitionProcessor {
     while (this.#queue.length > 0 && !this.#stopping && !this.#revoked) {
       const batch = this.#queue.shift()!;
       this.#queued -= batch.length;
-      if (this.#queue.length === 0) this.#setPaused('backpressure', false);
+      // Resume at half the bound, so the next fetch arrives before the queue runs dry.
+      if (this.#queued <= this.#settings.maxBufferedMessages / 2) this.#setPaused('backpressure', false);
       try {
         await this.#process(batch);
         this.#attempts.clear();
@@ -246,7 +247,9 @@ export class PartitionProcessor {
       if (errors.length === 0) {
         this.#budget.succeeded();
         if (!inBatchTransaction) for (const { offset } of this.#automaticMarks(plan)) this.#tracker.mark(offset);
-        this.#commit(true);
+        // Within commitIntervalMs: a commit per batch would queue behind fetches on the broker
+        // connection and delay them (measured: p99 latency).
+        this.#commit(false);
         if (batch.every((message) => this.#tracker.isMarked(message.offset))) {
           this.#ports.events.emit('batch.completed', { ...ref, firstOffset, lastOffset, size: batch.length });
         }
