@@ -18,6 +18,8 @@ export type { WorkerEvents, PartitionRef } from './consume/worker-events.ts';
 export type {
   RoutesBuilder,
   RouteBuilder,
+  PatternBuilder,
+  PatternArguments,
   RouteDefinition,
   VirtualPartitionsOptions,
   PartitionerInput,

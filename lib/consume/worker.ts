@@ -54,7 +54,6 @@ export class Worker {
   #joined: (() => void) | undefined;
 
   constructor(kafka: Kafka, routes: readonly RouteDefinition[], registry: JobRegistry, dispatcher: () => Dispatcher, events: WorkerEmitter, settings: WorkerSettings) {
-    if (routes.length === 0) throw new InvalidOptionError('routes', 'the app has no routes; add r.activeJobTopic(...) or r.topic(...)');
     this.#kafka = kafka;
     this.#routes = new Map(routes.map((route) => [route.topic, route]));
     this.#registry = registry;

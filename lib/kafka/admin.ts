@@ -49,3 +49,14 @@ export async function partitionCounts(kafka: Kafka, topics: readonly string[]): 
     await admin.disconnect();
   }
 }
+
+/** Names of the topics on the cluster. */
+export async function listTopicNames(kafka: Kafka): Promise<string[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return await admin.listTopics();
+  } finally {
+    await admin.disconnect();
+  }
+}
