@@ -48,7 +48,9 @@ describe('bounded memory (broker, worker process)', function () {
     expect(early.length).to.be.greaterThan(0);
     expect(late.length).to.be.greaterThan(0);
     // The backlog is ~70 MB on the broker; a worker holding it would grow by that and more.
+    // Heap is what the worker holds; RSS also carries V8's spare pages, so it only gets a loose cap.
     expect(peak(samples, 'heap'), report).to.be.below(150 * MB);
-    expect(peak(late, 'rss') - peak(early, 'rss'), report).to.be.below(40 * MB);
+    expect(peak(late, 'heap') - peak(early, 'heap'), report).to.be.below(40 * MB);
+    expect(peak(samples, 'rss'), report).to.be.below(350 * MB);
   });
 });
