@@ -126,13 +126,8 @@ ensure_jars() {
 }
 
 # ---------------------------------------------------------------- helpers
-# pid of a process that runs and is not a zombie
-running() {
-  local pid="$1" st
-  [ -r "/proc/$pid/stat" ] || return 1
-  st="$(sed -E 's/.*\) ([A-Za-z]).*/\1/' "/proc/$pid/stat" 2>/dev/null)" || return 1
-  [ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
-}
+# shellcheck source=common.sh
+source "$HERE/common.sh"
 
 # Prints the pid of the broker of run dir $1 if it is alive and really ours.
 node_pid() {

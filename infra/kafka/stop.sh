@@ -42,12 +42,8 @@ fi
 exec 9>"$RUN_ROOT/.lock"
 flock -w 600 9 || die "timed out waiting for $RUN_ROOT/.lock"
 
-running() {
-  local pid="$1" st
-  [ -r "/proc/$pid/stat" ] || return 1
-  st="$(sed -E 's/.*\) ([A-Za-z]).*/\1/' "/proc/$pid/stat" 2>/dev/null)" || return 1
-  [ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
-}
+# shellcheck source=common.sh
+source "$HERE/common.sh"
 
 # Run dir of a live broker started by start.sh (from its -Dpartita.kafka.run.dir= flag), or fail.
 run_dir_of() {

@@ -1,20 +1,13 @@
 import superjson from 'superjson';
 import { BadMessageError } from '../errors.ts';
 import type { RawRecord } from '../kafka/records.ts';
+import type { PartitionerInput } from '../routing/route.ts';
 
 /**
  * What a virtual-partition partitioner sees: everything about a message except its value. Routing
  * can therefore never depend on (or pay for) decoding a payload.
  */
-export interface RoutingView {
-  readonly topic: string;
-  readonly partition: number;
-  readonly offset: number;
-  /** The message key as UTF-8, or null. */
-  readonly key: string | null;
-  readonly headers: Readonly<Record<string, string | undefined>>;
-  readonly timestamp: number;
-}
+export type RoutingView = PartitionerInput;
 
 /** A consumed message, handed to consumers. The value is decoded only when `payload` is read. */
 export class Message implements RoutingView {
