@@ -103,3 +103,10 @@ export class BrokerUnavailableError extends PartitaError {}
  * that tells which message failed). Without a dead-letter queue it is retried like any failure.
  */
 export class UnrecoverableError extends PartitaError {}
+
+/**
+ * A scheduled job could not be handled as scheduled: a delay-topic message without valid schedule
+ * headers (it is sent on to its job topic at once, whose worker checks the envelope), or a job
+ * found early on its job topic that could not be sent back to the delay tiers.
+ */
+export class SchedulingError extends PartitaError {}
