@@ -48,11 +48,11 @@ export class DelayConsumer extends Consumer {
     }
   }
 
-  /** When the message's hop ends; a message without readable schedule headers is due now. */
+  /** When the message's hop ends (never after the job is due); without readable schedule headers, now. */
   #dueTime(message: Message): number {
     const until = readTimeHeader(message.headers, ScheduleHeaders.delayUntil);
     const scheduledAt = readTimeHeader(message.headers, ScheduleHeaders.scheduledAt);
-    if (until !== undefined && scheduledAt !== undefined) return until;
+    if (until !== undefined && scheduledAt !== undefined) return Math.min(until, scheduledAt);
     const error = new SchedulingError(
       `${message.topic}/${message.partition}@${message.offset} has no valid "${ScheduleHeaders.delayUntil}" and ` +
         `"${ScheduleHeaders.scheduledAt}" headers; it is sent to its job topic now, whose worker checks the envelope's scheduled_at.`,

@@ -246,6 +246,27 @@ describe('scheduling (broker)', function () {
     expect(runs[0]!.startedAt - scheduledAt.getTime()).to.be.below(1000);
   });
 
+  it('S8: a delay-topic message without schedule headers goes on to its job topic with an error event; the envelope still rules', async function () {
+    this.timeout(30_000);
+    const topic = await createTopic(unique('s8'), 1);
+    const app = timedApp(topic);
+    const errors: string[] = [];
+    app.on('error', (e) => errors.push(`${e.kind} ${e.error.name}`));
+    await app.run();
+    const scheduledAt = new Date(Date.now() + 1_500);
+    const encoded = encodeEnvelope(
+      { job_class: 'Timed', job_id: unique('bare'), queue_name: topic, arguments: [1], executions: 0, exception_executions: {}, enqueued_at: new Date().toISOString(), scheduled_at: scheduledAt.toISOString() },
+      'k',
+    );
+    const producer = rawKafka().producer();
+    await producer.connect();
+    await producer.send({ topic: `${topic}.delay.5s`, messages: [{ key: encoded.key, value: encoded.value, headers: encoded.headers }] });
+    await producer.disconnect();
+    await waitFor(() => runs.length === 1, { timeoutMs: 20_000, what: 'the job' });
+    expectNoneEarly(runs);
+    expect(errors).to.deep.equal(['delay-headers SchedulingError']);
+  });
+
   it('S7: a tier partition waiting for a far head is paused, and stop() does not wait for it', async function () {
     this.timeout(30_000);
     const topic = await createTopic(unique('s7'), 1);
