@@ -1,4 +1,4 @@
-import type { Kafka } from 'kafkajs';
+import type { KafkaClient as Kafka } from './kafka/kafkajs.ts';
 import { DEFAULT_PAUSE } from './consume/backoff.ts';
 import { Worker } from './consume/worker.ts';
 import { WorkerEmitter, type WorkerEvents } from './consume/worker-events.ts';
@@ -7,10 +7,11 @@ import { Dispatcher, type DispatcherOptions } from './dispatch/dispatcher.ts';
 import { InvalidOptionError } from './errors.ts';
 import type { JobClass } from './job/job.ts';
 import { JobRegistry } from './job/registry.ts';
-import { ensureTopics, partitionCounts } from './kafka/admin.ts';
+import { ensureTopics, listTopicNames, partitionCounts } from './kafka/admin.ts';
 import { createKafka, type KafkaConnection } from './kafka/client.ts';
 import type { ConsumerSettings } from './kafka/consumer.ts';
 import { KafkaProducerSender } from './kafka/producer.ts';
+import { discoverTopics, validatePatterns } from './routing/patterns.ts';
 import { RoutesBuilder, validatePause, type PauseSettings, type RouteDefinition } from './routing/route.ts';
 import { delayRoutes } from './schedule/delay-consumer.ts';
 import { onShutdownSignal, ShutdownOrder } from './shutdown.ts';
@@ -31,12 +32,25 @@ export interface AppConfig {
   pause?: Partial<PauseSettings>;
   /** Per partition: pause fetching while this many messages wait to start. Default 1000. */
   maxBufferedMessages?: number;
+  /**
+   * Most messages in one batch: the unit that is split into lanes and whose end is a commit point.
+   * Larger batches keep lanes busier; smaller ones hold back fewer finished jobs from the commit
+   * behind a slow lane (and so repeat fewer after a rebalance). Default 500.
+   */
+  maxBatchSize?: number;
   /** Longest a mark waits before its offset is committed, in ms. Default 250. */
   commitIntervalMs?: number;
   /** How long `stop()` lets running jobs finish, in ms. Default 30 000. */
   shutdownTimeoutMs?: number;
+  /** How often patterns look for new topics, in ms. Default 5 000, or 60 000 when NODE_ENV=production. */
+  discoveryIntervalMs?: number;
   /** Bounds of the app's producer (jobs enqueued from jobs, consumers' produce). */
   dispatch?: DispatcherOptions;
+  /**
+   * Prefix of transactional ids; each input partition's producer is `<prefix><group>-<topic>-<partition>`.
+   * Set it when several apps share a group name on one cluster. Default ''.
+   */
+  transactionalIdPrefix?: string;
   /** Stop gracefully on SIGINT/SIGTERM. Default false for `app.run()`; the `partita worker` command turns it on. */
   handleSignals?: boolean;
 }
@@ -58,6 +72,12 @@ export class App extends WorkerEmitter {
   #dispatcher: Dispatcher | undefined;
   #ownsDefaultDispatcher = false;
   #worker: Worker | undefined;
+  #started = false;
+  #stopping = false;
+  /** The routes of the running worker: the declared ones and those patterns picked up. */
+  #activeRoutes: RouteDefinition[] = [];
+  #discoveryTimer: NodeJS.Timeout | undefined;
+  #reconfiguring: Promise<void> = Promise.resolve();
   #removeSignalHook: (() => void) | undefined;
   #stopped: Promise<void> | undefined;
 
@@ -68,10 +88,11 @@ export class App extends WorkerEmitter {
     this.#kafka = createKafka({ ...config.kafka, clientId: config.clientId ?? config.kafka?.clientId }, 'createApp.kafka');
     this.registry = new JobRegistry(config.jobs ?? []);
     if (config.pause !== undefined) validatePause('createApp.pause', config.pause);
-    for (const name of ['maxBufferedMessages', 'commitIntervalMs', 'shutdownTimeoutMs'] as const) {
+    for (const name of ['maxBufferedMessages', 'commitIntervalMs', 'shutdownTimeoutMs', 'maxBatchSize', 'discoveryIntervalMs'] as const) {
       const value = config[name];
-      if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value < 0)) {
-        throw new InvalidOptionError(`createApp.${name}`, `expected a number >= 0, got ${String(value)}`);
+      const min = name === 'maxBatchSize' || name === 'maxBufferedMessages' || name === 'discoveryIntervalMs' ? 1 : 0;
+      if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value < min)) {
+        throw new InvalidOptionError(`createApp.${name}`, `expected a number >= ${min}, got ${String(value)}`);
       }
     }
   }
@@ -93,7 +114,7 @@ export class App extends WorkerEmitter {
 
   /** Declares routes: `app.routes((r) => { r.activeJobTopic('jobs'); r.topic('events', Events); })`. */
   routes(draw: (routes: RoutesBuilder) => void): this {
-    if (this.#worker) throw new InvalidOptionError('routes', 'routes cannot change while the app runs');
+    if (this.#started) throw new InvalidOptionError('routes', 'routes cannot change while the app runs');
     draw(this.#routes);
     return this;
   }
@@ -111,22 +132,70 @@ export class App extends WorkerEmitter {
    * inside jobs use the app's dispatcher unless `configure()` set another one.
    */
   async run(): Promise<void> {
-    if (this.#worker) throw new InvalidOptionError('run', 'the app is already running');
-    const { routes, deadLetterPartitions } = await this.#prepareTopics(this.#routes.routes);
-    const worker = new Worker(this.#kafka, routes, this.registry, () => this.dispatcher, this, {
-      consumer: { ...this.config.consumer, groupId: this.groupId },
-      pause: { ...DEFAULT_PAUSE, ...this.config.pause },
-      maxBufferedMessages: this.config.maxBufferedMessages ?? 1000,
-      commitIntervalMs: this.config.commitIntervalMs ?? 250,
-      shutdownTimeoutMs: this.config.shutdownTimeoutMs ?? 30_000,
-      deadLetterPartitions,
-    });
-    this.#worker = worker;
+    if (this.#started) throw new InvalidOptionError('run', 'the app is already running');
+    this.#started = true;
+    const { routes, patterns } = this.#routes;
+    validatePatterns(routes, patterns);
     if (!hasDispatcher()) {
       await useDispatcher(this.dispatcher);
       this.#ownsDefaultDispatcher = true;
     }
     if (this.config.handleSignals) this.#removeSignalHook = onShutdownSignal(ShutdownOrder.worker, () => this.stop());
+    this.#activeRoutes = [...routes, ...(await this.#discover())];
+    if (this.#activeRoutes.length === 0 && patterns.length === 0) {
+      throw new InvalidOptionError('routes', 'the app has no routes; add r.activeJobTopic(...), r.topic(...) or r.pattern(...)');
+    }
+    if (this.#activeRoutes.length > 0) await this.#startWorker();
+    if (patterns.length > 0) {
+      const interval = this.config.discoveryIntervalMs ?? (process.env.NODE_ENV === 'production' ? 60_000 : 5_000);
+      this.#discoveryTimer = setInterval(() => {
+        this.#reconfiguring = this.#reconfiguring.then(() => this.#pickUpNewTopics());
+      }, interval);
+      this.#discoveryTimer.unref();
+    }
+  }
+
+  /** Topics that patterns match now and that no route consumes yet (reported as `topic.discovered`). */
+  async #discover(): Promise<RouteDefinition[]> {
+    const { routes, patterns } = this.#routes;
+    if (patterns.length === 0) return [];
+    const consumed = new Set(this.#activeRoutes.map((route) => route.topic));
+    const found = discoverTopics(await listTopicNames(this.#kafka), routes, patterns).filter((d) => !consumed.has(d.route.topic));
+    for (const { pattern, route } of found) this.emit('topic.discovered', { pattern, topic: route.topic });
+    return found.map((d) => d.route);
+  }
+
+  /**
+   * kafkajs reads a subscription once, so new topics need a new consumer: the running worker stops
+   * gracefully (finishing and committing what runs, within shutdownTimeoutMs) and a worker with the
+   * larger subscription starts from the committed offsets. Nothing is lost or committed twice.
+   */
+  async #pickUpNewTopics(): Promise<void> {
+    if (this.#stopping) return;
+    try {
+      const found = await this.#discover();
+      if (found.length === 0 || this.#stopping) return;
+      this.#activeRoutes = [...this.#activeRoutes, ...found];
+      await this.#worker?.stop();
+      if (!this.#stopping) await this.#startWorker();
+    } catch (cause) {
+      this.emit('error', { error: cause instanceof Error ? cause : new Error(String(cause)), kind: 'topic-discovery' });
+    }
+  }
+
+  async #startWorker(): Promise<void> {
+    const { routes, deadLetterPartitions } = await this.#prepareTopics(this.#activeRoutes);
+    const worker = new Worker(this.#kafka, routes, this.registry, () => this.dispatcher, this, {
+      consumer: { ...this.config.consumer, groupId: this.groupId },
+      pause: { ...DEFAULT_PAUSE, ...this.config.pause },
+      maxBufferedMessages: this.config.maxBufferedMessages ?? 1000,
+      maxBatchSize: Math.floor(this.config.maxBatchSize ?? 500),
+      commitIntervalMs: this.config.commitIntervalMs ?? 250,
+      shutdownTimeoutMs: this.config.shutdownTimeoutMs ?? 30_000,
+      deadLetterPartitions,
+      transactionalIdPrefix: this.config.transactionalIdPrefix ?? '',
+    });
+    this.#worker = worker;
     await worker.start();
   }
 
@@ -162,7 +231,10 @@ export class App extends WorkerEmitter {
   }
 
   async #stop(): Promise<void> {
+    this.#stopping = true;
+    if (this.#discoveryTimer) clearInterval(this.#discoveryTimer);
     this.#removeSignalHook?.();
+    await this.#reconfiguring;
     await this.#worker?.stop();
     if (this.#ownsDefaultDispatcher && hasDispatcher() && currentDispatcher() === this.#dispatcher) await closeDispatcher();
     await this.#dispatcher?.close();

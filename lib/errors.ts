@@ -104,6 +104,15 @@ export class BrokerUnavailableError extends PartitaError {}
  */
 export class UnrecoverableError extends PartitaError {}
 
+/** The class name of an error: its constructor's name, which subclasses rarely copy into `name`. */
+export function errorClassName(error: Error): string {
+  const constructorName = (error.constructor as { name?: string } | undefined)?.name;
+  return constructorName && constructorName !== 'Error' ? constructorName : error.name;
+}
+
+/** A transaction block could not run or commit (nested, partition revoked, producer fenced). */
+export class TransactionError extends PartitaError {}
+
 /**
  * A scheduled job could not be handled as scheduled: a delay-topic message without valid schedule
  * headers (it is sent on to its job topic at once, whose worker checks the envelope), or a job

@@ -13,19 +13,24 @@ export type { RetryOnOptions, RetryWait } from './schedule/retry-wait.ts';
 export { configure, closeDispatcher, type DispatchConfiguration } from './dispatch/default-dispatcher.ts';
 export { Dispatcher, type DispatcherOptions, type DispatcherEvents } from './dispatch/dispatcher.ts';
 export type { Delivery, OutboundMessage } from './dispatch/message.ts';
+export type { TransactionHandle } from './dispatch/transaction-context.ts';
 export { Consumer, MAX_OFFSET_METADATA_BYTES, type ProducedMessage } from './consume/consumer.ts';
 export { Message } from './consume/message.ts';
 export type { WorkerEvents, PartitionRef } from './consume/worker-events.ts';
 export type {
   RoutesBuilder,
   RouteBuilder,
+  PatternBuilder,
+  PatternArguments,
   RouteDefinition,
   VirtualPartitionsOptions,
   PartitionerInput,
   Reducer,
   PauseSettings,
   TopicConfig,
+  DeadLetterQueueOptions,
 } from './routing/route.ts';
+export { DeadLetterHeaders } from './consume/dead-letter.ts';
 export type { KafkaConnection } from './kafka/client.ts';
 export { startLocalBroker, type LocalBroker } from './kafka/local-broker.ts';
 export {
@@ -41,6 +46,8 @@ export {
   PartitionerError,
   OffsetMetadataTooLargeError,
   BrokerUnavailableError,
+  UnrecoverableError,
+  TransactionError,
   SchedulingError,
   type BadInputKind,
   type MessageCoordinates,

@@ -2,10 +2,15 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { App } from '../app.ts';
 import { startLocalBroker } from '../kafka/local-broker.ts';
+import { DLQ_USAGE, runDlq } from './dlq.ts';
+import { superviseWorkers } from './supervisor.ts';
 
 const USAGE = `usage:
-  partita worker <file.ts>     run the app that <file.ts> exports (default export or "app")
-  partita kafka start|stop     start or stop the local development broker (infra/kafka)`;
+  partita worker <file.ts> [--processes N]
+                               run the app that <file.ts> exports (default export or "app");
+                               with --processes, N supervised worker processes
+  partita kafka start|stop     start or stop the local development broker (infra/kafka)
+${DLQ_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -14,6 +19,8 @@ async function main(argv: string[]): Promise<number> {
       return runWorker(rest);
     case 'kafka':
       return runKafka(rest);
+    case 'dlq':
+      return runDlq(rest, (line) => process.stdout.write(`${line}\n`));
     default:
       process.stderr.write(`${USAGE}\n`);
       return command === undefined || command === '--help' || command === '-h' ? 0 : 2;
@@ -26,6 +33,14 @@ async function runWorker(args: string[]): Promise<number> {
     process.stderr.write(`partita worker: missing the worker file\n${USAGE}\n`);
     return 2;
   }
+  if (args[1] === '--processes') {
+    const processes = Number(args[2]);
+    if (!Number.isInteger(processes) || processes < 1) {
+      process.stderr.write(`partita worker: --processes expects a whole number >= 1, got ${JSON.stringify(args[2])}\n`);
+      return 2;
+    }
+    return superviseWorkers(file, processes, (line) => process.stdout.write(`${line}\n`));
+  }
   const module = (await import(pathToFileURL(resolve(file)).href)) as { default?: unknown; app?: unknown };
   const app = module.default ?? module.app;
   if (!(app instanceof App)) {
@@ -34,6 +49,7 @@ async function runWorker(args: string[]): Promise<number> {
   }
   app.config.handleSignals = true;
   app.on('worker.started', ({ groupId, topics }) => process.stdout.write(`partita: worker in group ${groupId} consuming ${topics.join(', ')}\n`));
+  app.on('topic.discovered', ({ pattern, topic }) => process.stdout.write(`partita: pattern ${pattern} picked up topic ${topic}\n`));
   app.on('worker.stopped', ({ unfinished }) => process.stdout.write(`partita: worker stopped (${unfinished} partitions left unfinished)\n`));
   await app.run();
   return -1;

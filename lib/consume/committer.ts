@@ -43,8 +43,23 @@ export class Committer {
     this.#schedule(urgent ? 0 : this.#intervalMs);
   }
 
-  /** The group is rebalancing: commits would fail; hold them until {@link release}. */
+  /** A transaction committed this position itself: nothing to send for it. */
+  acknowledge(topic: string, partition: number, position: Materialized): void {
+    const key = partitionKey(topic, partition);
+    this.#committed.set(key, { offset: position.offset, metadata: position.metadata });
+    const pending = this.#pending.get(key);
+    if (pending && pending.offset <= position.offset) this.#pending.delete(key);
+  }
+
+  /**
+   * The group is rebalancing. While it is still gathering members the old generation may commit
+   * (as a Java consumer does when its partitions are revoked), so what is pending goes out now;
+   * later commits are held until {@link release}, when ownership is known again.
+   */
   hold(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    void this.#send();
     this.#held = true;
   }
 

@@ -2,6 +2,7 @@ import type { Dispatcher } from '../dispatch/dispatcher.ts';
 import type { Delivery, OutboundMessage } from '../dispatch/message.ts';
 import { OffsetMetadataTooLargeError } from '../errors.ts';
 import type { Message } from './message.ts';
+import type { TransactionHandle } from '../dispatch/transaction-context.ts';
 import type { WorkerEmitter } from './worker-events.ts';
 
 /** The broker keeps at most this many bytes of offset metadata. */
@@ -25,6 +26,8 @@ export interface LaneContext {
   holdFetching(hold: boolean): void;
   /** What earlier attempts of this message left behind (kept while its batch is retried in place). */
   attemptsOf(offset: number): AttemptMemory;
+  /** Runs a transaction block on this partition's transactional producer. */
+  transaction<T>(body: (tx: TransactionHandle) => Promise<T>): Promise<T>;
   dispatcher(): Dispatcher;
 }
 
@@ -115,6 +118,18 @@ export abstract class Consumer {
   /** Buffers messages for a batched send; resolves once buffered. */
   produceAsync(messages: ProducedMessage | ProducedMessage[]): Promise<void> {
     return this.#context().dispatcher().produceAsync(toOutbound(messages));
+  }
+
+  /**
+   * Runs `body` in a Kafka transaction: everything produced inside (by this consumer, by
+   * `performLater`, by any dispatcher) and every mark made inside commit together or not at all.
+   * Without virtual partitions (or while collapsed) the marks' offset is committed by the
+   * transaction itself: exactly once for read_committed readers. With lanes, the marks apply right
+   * after the commit (a crash in between can repeat the block). A throw or `tx.abort()` rolls the
+   * block back; nested blocks are refused; a partition lost before the commit aborts it.
+   */
+  transaction<T>(body: (tx: TransactionHandle) => Promise<T>): Promise<T> {
+    return this.#context().transaction(body);
   }
 
   /** True when the lane should stop before its next message. @internal */

@@ -1,4 +1,6 @@
 import type { OutboundMessage } from '../dispatch/message.ts';
+import { errorClassName, PartitaError } from '../errors.ts';
+import type { RawRecord } from '../kafka/records.ts';
 import type { Message } from './message.ts';
 
 /** Headers a dead-lettered message carries besides its own. */
@@ -33,7 +35,7 @@ export function deadLetterMessage(
     [DeadLetterHeaders.sourceOffset]: String(message.offset),
     [DeadLetterHeaders.sourceConsumerGroup]: context.groupId,
     [DeadLetterHeaders.sourceAttempts]: String(context.attempts),
-    [DeadLetterHeaders.errorClass]: context.error.name || context.error.constructor.name,
+    [DeadLetterHeaders.errorClass]: errorClassName(context.error),
     [DeadLetterHeaders.errorMessage]: context.error.message.slice(0, MAX_ERROR_MESSAGE),
   });
   return {
@@ -43,4 +45,57 @@ export function deadLetterMessage(
     headers,
     partition: message.partition % Math.max(target.partitions, 1),
   };
+}
+
+/** What a dead-lettered record says about itself. */
+export interface DeadLetterEntry {
+  /** Where it is in the dead-letter topic. */
+  partition: number;
+  offset: number;
+  sourceTopic: string | undefined;
+  sourcePartition: number | undefined;
+  sourceOffset: number | undefined;
+  sourceConsumerGroup: string | undefined;
+  attempts: number | undefined;
+  errorClass: string | undefined;
+  errorMessage: string | undefined;
+  /** Milliseconds since it was dead-lettered. */
+  ageMs: number;
+}
+
+/** Reads the dead-letter headers of a record. */
+export function describeDeadLetter(record: RawRecord, now = Date.now()): DeadLetterEntry {
+  const number = (value: string | undefined) => (value === undefined || value === '' || Number.isNaN(Number(value)) ? undefined : Number(value));
+  const h = record.headers;
+  return {
+    partition: record.partition,
+    offset: record.offset,
+    sourceTopic: h[DeadLetterHeaders.sourceTopic],
+    sourcePartition: number(h[DeadLetterHeaders.sourcePartition]),
+    sourceOffset: number(h[DeadLetterHeaders.sourceOffset]),
+    sourceConsumerGroup: h[DeadLetterHeaders.sourceConsumerGroup],
+    attempts: number(h[DeadLetterHeaders.sourceAttempts]),
+    errorClass: h[DeadLetterHeaders.errorClass],
+    errorMessage: h[DeadLetterHeaders.errorMessage],
+    ageMs: Math.max(0, now - record.timestamp),
+  };
+}
+
+/** Header naming the dead letter a replayed message came from. */
+export const REPLAYED_FROM_HEADER = 'replayed-from';
+
+/**
+ * The message that sends a dead letter back to its source topic: original key, value and headers,
+ * without the dead-letter headers, plus `replayed-from`. Throws when the source topic is unknown.
+ */
+export function replayMessage(record: RawRecord): OutboundMessage {
+  const sourceTopic = record.headers[DeadLetterHeaders.sourceTopic];
+  if (!sourceTopic) {
+    throw new PartitaError(`${record.topic}/${record.partition}@${record.offset} has no ${DeadLetterHeaders.sourceTopic} header; it is not a Partita dead letter`);
+  }
+  const deadLetterNames = new Set<string>(Object.values(DeadLetterHeaders));
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(record.headers)) if (value !== undefined && !deadLetterNames.has(name)) headers[name] = value;
+  headers[REPLAYED_FROM_HEADER] = `${record.topic}/${record.partition}@${record.offset}`;
+  return { topic: sourceTopic, key: record.key, value: record.value, headers };
 }

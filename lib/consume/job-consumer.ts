@@ -1,9 +1,9 @@
 import type { OutboundMessage } from '../dispatch/message.ts';
-import { BadMessageError, SchedulingError, UnrecoverableError } from '../errors.ts';
+import { BadMessageError, errorClassName, SchedulingError, UnrecoverableError } from '../errors.ts';
 import { runWithCallbacks } from '../job/callbacks.ts';
 import { decodeEnvelope, encodeEnvelope, JobHeaders, type JobEnvelope } from '../job/envelope.ts';
 import { decideOnError, runAfterDiscard } from '../job/error-handling.ts';
-import type { Job } from '../job/job.ts';
+import { Job } from '../job/job.ts';
 import type { JobRegistry } from '../job/registry.ts';
 import { retryWaitMs, type RetryWaitSettings } from '../schedule/retry-wait.ts';
 import { routeScheduled } from '../schedule/tiers.ts';
@@ -43,18 +43,40 @@ export class JobConsumer extends Consumer {
       if (await this.#delayIfEarly(message, envelope)) return;
       job = this.#registry.instantiate(envelope, at);
       job.signal = this.signal;
+      Job.attachTransactionRunner(job, (body) =>
+        this.transaction(async (tx) => {
+          const result = await body(tx);
+          this.markAsConsumed(message);
+          return result;
+        }),
+      );
       job.executions += memory.executions + 1;
       for (const [handler, failures] of Object.entries(memory.exceptionExecutions)) {
         job.exceptionExecutions[handler] = (job.exceptionExecutions[handler] ?? 0) + failures;
       }
       memory.executions += 1;
       const startedAt = Date.now();
-      events.emit('job.started', { ...at, lane, jobId: job.jobId, jobClass: job.jobClass, executions: job.executions });
+      // Payloads are built only for listeners, field by field: this runs once per job.
+      if (events.listenerCount('job.started') > 0) {
+        events.emit('job.started', { topic: at.topic, partition: at.partition, offset: at.offset, lane, jobId: job.jobId, jobClass: job.jobClass, executions: job.executions });
+      }
       const running = job;
       await runWithCallbacks(running, 'perform', async () => {
         await running.perform(...running.arguments);
       });
-      events.emit('job.performed', { ...at, lane, jobId: job.jobId, jobClass: job.jobClass, executions: job.executions, startedAt, finishedAt: Date.now() });
+      if (events.listenerCount('job.performed') > 0) {
+        events.emit('job.performed', {
+          topic: at.topic,
+          partition: at.partition,
+          offset: at.offset,
+          lane,
+          jobId: job.jobId,
+          jobClass: job.jobClass,
+          executions: job.executions,
+          startedAt,
+          finishedAt: Date.now(),
+        });
+      }
     } catch (cause) {
       const error = cause instanceof Error ? cause : new Error(String(cause));
       const jobId = job?.jobId ?? message.headers[JobHeaders.jobId];
@@ -81,7 +103,7 @@ export class JobConsumer extends Consumer {
       }
       if (decision.action === 'give-up') {
         await runAfterDiscard(job!, error);
-        throw new UnrecoverableError(`${jobClass} ${jobId} failed ${decision.attempts} times with ${error.name}: ${error.message}`, { cause: error });
+        throw new UnrecoverableError(`${jobClass} ${jobId} failed ${decision.attempts} times with ${errorClassName(error)}: ${error.message}`, { cause: error });
       }
       throw error;
     }

@@ -121,6 +121,34 @@ export class OffsetTracker {
       : this.#position;
   }
 
+  /**
+   * The committable position these marks would give, without applying them (a transaction needs
+   * the position before it commits, and its marks count only once it has).
+   */
+  preview(marks: readonly { offset: number; metadata: string | null }[]): Materialized | undefined {
+    const markedUpTo = new Map<Lane, number>();
+    const metadataOf = new Map<Entry, string | null>();
+    let latest = this.#latestMetadata;
+    for (const { offset, metadata } of marks) {
+      const entry = this.#byOffset.get(offset);
+      if (!entry) continue;
+      const lane = entry.lane;
+      const upTo = markedUpTo.get(lane) ?? lane.markedUpTo;
+      for (let i = upTo + 1; i <= entry.indexInLane; i += 1) metadataOf.set(lane.entries[i]!, metadata);
+      if (entry.indexInLane > upTo) markedUpTo.set(lane, entry.indexInLane);
+      else metadataOf.set(entry, metadata);
+      if (metadata !== null) latest = metadata;
+    }
+    let position = this.#position;
+    for (let i = this.#head; i < this.#pending.length; i += 1) {
+      const entry = this.#pending[i]!;
+      if (entry.indexInLane > (markedUpTo.get(entry.lane) ?? entry.lane.markedUpTo)) break;
+      position = { offset: entry.offset + 1, metadata: metadataOf.has(entry) ? metadataOf.get(entry)! : entry.metadata };
+    }
+    if (!position) return undefined;
+    return this.#strategy === 'current' && latest !== null ? { offset: position.offset, metadata: latest } : position;
+  }
+
   /** Tracked offsets not yet marked, in offset order. */
   unmarked(): number[] {
     const result: number[] = [];

@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import type { Dispatcher } from '../dispatch/dispatcher.ts';
 import { PartitaError, PartitionerError, UnrecoverableError } from '../errors.ts';
+import type { KafkaTransaction } from '../kafka/producer.ts';
 import type { RawRecord } from '../kafka/records.ts';
 import type { PauseSettings, RouteDefinition } from '../routing/route.ts';
 import { backoffDelay } from './backoff.ts';
@@ -10,6 +11,7 @@ import { defaultReducer, splitIntoLanes } from './lanes.ts';
 import { Message } from './message.ts';
 import { OffsetTracker, type Materialized } from './offset-tracker.ts';
 import { RetryBudget } from './retry-budget.ts';
+import { PartitionTransactions, type PendingMark } from './transactions.ts';
 import type { WorkerEmitter } from './worker-events.ts';
 
 /** Settings of one partition's processor. */
@@ -20,8 +22,12 @@ export interface ProcessorSettings {
   pause: PauseSettings;
   /** Pause fetching this partition while this many messages wait to start. */
   maxBufferedMessages: number;
+  /** A fetched batch is run in batches of at most this many messages. */
+  maxBatchSize: number;
   /** The metadata committed for this partition when it was assigned (read before the first batch). */
   committedMetadata: Promise<string | null>;
+  /** Reads the group's committed offset and metadata for this partition now. */
+  fetchCommitted(): Promise<{ offset: number; metadata: string | null } | undefined>;
   /** The consumer group (written into dead-letter headers). */
   groupId: string;
   /** Partitions of the route's dead-letter topic. */
@@ -35,11 +41,22 @@ export interface ProcessorPorts {
   resumePartition(): void;
   /** Asks for `position` to be committed; `urgent` skips the commit interval. */
   commit(position: Materialized, urgent: boolean): void;
+  /** A transaction committed `position` with its output. */
+  committedInTransaction(position: Materialized): void;
+  /** A new transactional producer for this partition (its id fences a previous owner's). */
+  transactionalSender(): TransactionalSender;
   dispatcher(): Dispatcher;
   events: WorkerEmitter;
 }
 
 const LISTENERS_PER_SIGNAL = 10_000;
+
+/** The transactional producer a partition's transactions run on. */
+export interface TransactionalSender {
+  connect(): Promise<void>;
+  beginTransaction(): Promise<KafkaTransaction>;
+  disconnect(): Promise<void>;
+}
 
 /** Thrown into `signal.reason` when a partition is taken away. */
 export class PartitionRevokedError extends PartitaError {}
@@ -74,9 +91,12 @@ export class PartitionProcessor {
   #revoked = false;
   #paused = false;
   #committedMetadata: string | null = null;
+  #prepared = false;
   readonly #budget: RetryBudget;
   /** Attempts of messages of the batch in progress; cleared when a batch ends. */
   readonly #attempts = new Map<number, AttemptMemory>();
+  readonly #transactions: PartitionTransactions;
+  #transactionalSender: Promise<TransactionalSender> | undefined;
 
   constructor(settings: ProcessorSettings, ports: ProcessorPorts) {
     this.#settings = settings;
@@ -85,6 +105,20 @@ export class PartitionProcessor {
     this.partition = settings.partition;
     this.#tracker = new OffsetTracker(settings.route.virtualPartitions?.offsetMetadataStrategy ?? 'current');
     this.#budget = new RetryBudget(settings.route.deadLetterQueue);
+    this.#transactions = new PartitionTransactions({
+      topic: this.topic,
+      partition: this.partition,
+      groupId: settings.groupId,
+      begin: async () => (await this.#transactionalSenderReady()).beginTransaction(),
+      resetProducer: () => this.#closeTransactionalSender(),
+      revoked: () => this.#revoked,
+      preview: (marks) => this.#tracker.preview(marks),
+      apply: (marks, committed) => {
+        for (const { offset, metadata } of marks) this.#tracker.mark(offset, metadata);
+        if (committed) this.#ports.committedInTransaction(committed);
+        this.#commit(false);
+      },
+    });
     // Every running job of the partition may listen to this one signal.
     setMaxListeners(LISTENERS_PER_SIGNAL, this.#abort.signal);
   }
@@ -123,7 +157,10 @@ export class PartitionProcessor {
     const fresh = next === undefined ? records : records.filter((record) => record.offset >= next);
     if (fresh.length === 0) return;
     this.#nextOffset = fresh[fresh.length - 1]!.offset + 1;
-    this.#queue.push(fresh.map((record) => new Message(record)));
+    // Smaller batches let the slowest lane hold back fewer finished jobs from the commit.
+    for (let start = 0; start < fresh.length; start += this.#settings.maxBatchSize) {
+      this.#queue.push(fresh.slice(start, start + this.#settings.maxBatchSize).map((record) => new Message(record)));
+    }
     this.#queued += fresh.length;
     if (this.#queued >= this.#settings.maxBufferedMessages) this.#setPaused('backpressure', true);
     this.#kick();
@@ -147,6 +184,12 @@ export class PartitionProcessor {
     return this.#running ?? Promise.resolve();
   }
 
+  /** Ends this partition's transactional producer once no transaction runs (after revoke or drain). */
+  async close(): Promise<void> {
+    await this.#transactions.idle();
+    await this.#closeTransactionalSender();
+  }
+
   /** Pause state is lost when kafkajs restarts its consumer: apply it again. */
   reapplyPause(): void {
     if (this.#paused) this.#ports.pausePartition();
@@ -161,11 +204,15 @@ export class PartitionProcessor {
   }
 
   async #loop(): Promise<void> {
-    this.#committedMetadata = await this.#settings.committedMetadata.catch(() => null);
+    if (!this.#prepared) {
+      this.#prepared = true;
+      await this.#prepare();
+    }
     while (this.#queue.length > 0 && !this.#stopping && !this.#revoked) {
       const batch = this.#queue.shift()!;
       this.#queued -= batch.length;
-      if (this.#queue.length === 0) this.#setPaused('backpressure', false);
+      // Resume at half the bound, so the next fetch arrives before the queue runs dry.
+      if (this.#queued <= this.#settings.maxBufferedMessages / 2) this.#setPaused('backpressure', false);
       try {
         await this.#process(batch);
         this.#attempts.clear();
@@ -187,15 +234,22 @@ export class PartitionProcessor {
     for (let attempt = 1; ; attempt += 1) {
       this.#ports.events.emit('batch.started', { ...ref, firstOffset, lastOffset, size: batch.length, lanes: plan.lanes.length, collapsed, attempt });
       if (route.longRunningJob) this.#setPaused('long-running', true);
-      const errors = await this.#runLanes(plan, collapsed);
+      const lanes = plan;
+      const inBatchTransaction = route.virtualPartitions?.transactionScope === 'batch';
+      const errors = inBatchTransaction
+        ? await this.#transactions.runBatch(
+            () => this.#runLanes(lanes, collapsed),
+            () => this.#automaticMarks(lanes),
+          )
+        : await this.#runLanes(plan, collapsed);
       if (route.longRunningJob) this.#setPaused('long-running', false);
       if (this.#revoked) return;
       if (errors.length === 0) {
         this.#budget.succeeded();
-        if (route.kind === 'consumer' && !route.manualOffsetManagement) {
-          for (const lane of plan.lanes) this.#tracker.mark(lane[lane.length - 1]!.offset);
-        }
-        this.#commit(true);
+        if (!inBatchTransaction) for (const { offset } of this.#automaticMarks(plan)) this.#tracker.mark(offset);
+        // Within commitIntervalMs: a commit per batch would queue behind fetches on the broker
+        // connection and delay them (measured: p99 latency).
+        this.#commit(false);
         if (batch.every((message) => this.#tracker.isMarked(message.offset))) {
           this.#ports.events.emit('batch.completed', { ...ref, firstOffset, lastOffset, size: batch.length });
         }
@@ -228,6 +282,29 @@ export class PartitionProcessor {
     }
   }
 
+  /** Plain consumers without manual offset management: the last message of each lane. */
+  #automaticMarks(plan: LanePlan): PendingMark[] {
+    const { route } = this.#settings;
+    if (route.kind !== 'consumer' || route.manualOffsetManagement) return [];
+    return plan.lanes.map((lane) => ({ offset: lane[lane.length - 1]!.offset, metadata: null }));
+  }
+
+  #transactionalSenderReady(): Promise<TransactionalSender> {
+    if (!this.#transactionalSender) {
+      const sender = this.#ports.transactionalSender();
+      this.#transactionalSender = sender.connect().then(() => sender);
+      this.#transactionalSender.catch(() => (this.#transactionalSender = undefined));
+    }
+    return this.#transactionalSender;
+  }
+
+  async #closeTransactionalSender(): Promise<void> {
+    const closing = this.#transactionalSender;
+    this.#transactionalSender = undefined;
+    const sender = await closing?.catch(() => undefined);
+    await sender?.disconnect().catch(() => undefined);
+  }
+
   /**
    * Sends the failing message to the dead-letter topic (or skips it with `topic: false`) and marks
    * it. Returns false when the dispatch failed: the message then stays and is retried.
@@ -241,7 +318,15 @@ export class PartitionProcessor {
         this.#ports.events.emit('message.skipped', { ...at, attempts, error });
       } else {
         const copy = deadLetterMessage(message, { topic: dlq.topic, partitions: this.#settings.deadLetterPartitions }, { groupId: this.#settings.groupId, attempts, error });
-        await this.#ports.dispatcher().produceSync([copy]);
+        if (this.#settings.route.transactional) {
+          // The copy and the mark commit together: the message is dead-lettered exactly once.
+          await this.#transactions.run(async () => {
+            await this.#ports.dispatcher().produceSync([copy]);
+            this.#mark(message, null);
+          }, true);
+        } else {
+          await this.#ports.dispatcher().produceSync([copy]);
+        }
         this.#ports.events.emit('message.dead-lettered', { ...at, attempts, error, deadLetterTopic: dlq.topic });
       }
     } catch (cause) {
@@ -254,6 +339,38 @@ export class PartitionProcessor {
     this.#budget.deadLettered();
     this.#commit(true);
     return true;
+  }
+
+  /**
+   * Before the first batch. A transactional route first fences the previous owner (waiting for
+   * the transaction it left open to end) and then reads the committed offset, now stable; records
+   * below it were delivered from an older committed offset and are already done.
+   */
+  async #prepare(): Promise<void> {
+    const { route } = this.#settings;
+    if (!route.transactional && route.virtualPartitions?.transactionScope !== 'batch') {
+      this.#committedMetadata = await this.#settings.committedMetadata.catch(() => null);
+      return;
+    }
+    for (let attempt = 1; !this.#revoked && !this.#stopping; attempt += 1) {
+      try {
+        await this.#transactions.prepare();
+        const committed = await this.#settings.fetchCommitted();
+        this.#committedMetadata = committed?.metadata ?? null;
+        if (committed && committed.offset >= 0) this.#dropBelow(committed.offset);
+        return;
+      } catch (cause) {
+        const error = cause instanceof Error ? cause : new Error(String(cause));
+        this.#ports.events.emit('error', { error, topic: this.topic, partition: this.partition, kind: 'transaction-prepare' });
+        await this.#sleep(backoffDelay(this.#settings.pause, attempt));
+      }
+    }
+  }
+
+  #dropBelow(offset: number): void {
+    this.#queue = this.#queue.map((batch) => batch.filter((message) => message.offset >= offset)).filter((batch) => batch.length > 0);
+    this.#queued = this.#queue.reduce((sum, batch) => sum + batch.length, 0);
+    if (this.#nextOffset === undefined || this.#nextOffset < offset) this.#nextOffset = offset;
   }
 
   #split(batch: Message[]): LanePlan {
@@ -300,6 +417,7 @@ export class PartitionProcessor {
       stopSignal: this.#sleepAbort.signal,
       holdFetching: (hold) => this.#setPaused(`hold:${lane}`, hold),
       attemptsOf: (offset) => this.#attemptMemory(offset),
+      transaction: (body) => this.#transactions.run(body, !this.#settings.route.virtualPartitions || collapsed),
       dispatcher: () => this.#ports.dispatcher(),
     });
     this.#runningLanes += 1;
@@ -336,6 +454,7 @@ export class PartitionProcessor {
 
   #mark(message: Message, metadata: string | null): boolean {
     if (this.#revoked || message.topic !== this.topic || message.partition !== this.partition) return false;
+    if (PartitionTransactions.captureMark(this.topic, this.partition, { offset: message.offset, metadata })) return true;
     const marked = this.#tracker.mark(message.offset, metadata);
     if (marked) this.#commit(false);
     return marked || this.#tracker.isMarked(message.offset);

@@ -12,6 +12,7 @@ export interface WorkerEvents {
   [name: string]: unknown;
   'worker.started': { groupId: string; topics: string[] };
   'worker.stopped': { groupId: string; unfinished: number };
+  'topic.discovered': { pattern: string; topic: string };
   'partition.assigned': PartitionRef;
   'partition.revoked': PartitionRef & { runningLanes: number };
   'partition.paused': PartitionRef & { reason: string };

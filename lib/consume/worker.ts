@@ -1,8 +1,9 @@
-import type { Kafka } from 'kafkajs';
+import type { KafkaClient as Kafka } from '../kafka/kafkajs.ts';
 import type { Dispatcher } from '../dispatch/dispatcher.ts';
 import { InvalidOptionError } from '../errors.ts';
 import type { JobRegistry } from '../job/registry.ts';
 import { KafkaConsumerClient, type ConsumerSettings } from '../kafka/consumer.ts';
+import { KafkaProducerSender } from '../kafka/producer.ts';
 import type { Assignment, RawBatch } from '../kafka/records.ts';
 import type { PauseSettings, RouteDefinition } from '../routing/route.ts';
 import { diffAssignments, partitionKey } from './assignment.ts';
@@ -20,12 +21,16 @@ export interface WorkerSettings {
   pause: Partial<PauseSettings>;
   /** Per partition: pause fetching while this many messages wait to start. Default 1000. */
   maxBufferedMessages: number;
+  /** Most messages in one batch (one set of lanes, one commit point). Default 500. */
+  maxBatchSize: number;
   /** Longest a mark waits before its offset is committed. Default 250 ms. */
   commitIntervalMs: number;
   /** How long `stop()` lets running jobs finish before it gives up on them. Default 30 000 ms. */
   shutdownTimeoutMs: number;
   /** Partitions of each dead-letter topic the routes use. */
   deadLetterPartitions: ReadonlyMap<string, number>;
+  /** Prefix of the transactional ids (`<prefix><group>-<topic>-<partition>`). Default ''. */
+  transactionalIdPrefix: string;
 }
 
 const CRASH_RESTART_MS = 1000;
@@ -49,7 +54,6 @@ export class Worker {
   #joined: (() => void) | undefined;
 
   constructor(kafka: Kafka, routes: readonly RouteDefinition[], registry: JobRegistry, dispatcher: () => Dispatcher, events: WorkerEmitter, settings: WorkerSettings) {
-    if (routes.length === 0) throw new InvalidOptionError('routes', 'the app has no routes; add r.activeJobTopic(...) or r.topic(...)');
     this.#kafka = kafka;
     this.#routes = new Map(routes.map((route) => [route.topic, route]));
     this.#registry = registry;
@@ -115,6 +119,7 @@ export class Worker {
       }
     }
     await this.#committer.flush();
+    await Promise.all(processors.map((processor) => processor.close()));
     await this.#client?.stop();
     this.#client = undefined;
     this.#processors.clear();
@@ -143,14 +148,20 @@ export class Worker {
   #onAssignment(next: Assignment): void {
     const change = diffAssignments(this.#assignment, next);
     this.#assignment = next;
+    // kafkajs keeps pause state across assignments: a partition paused here and assigned back
+    // later would never be fetched again. Revoked and new partitions start unpaused.
     for (const { topic, partition } of change.revoked) {
       const key = partitionKey(topic, partition);
-      this.#processors.get(key)?.revoke();
+      const processor = this.#processors.get(key);
+      processor?.revoke();
+      void processor?.close();
       this.#processors.delete(key);
       this.#committer.forget(topic, partition);
+      this.#client?.resume(topic, partition);
     }
     const committed = this.#fetchCommitted(change.assigned.map(({ topic }) => topic));
     for (const { topic, partition } of change.assigned) {
+      this.#client?.resume(topic, partition);
       this.#processorFor(topic, partition, committed);
       this.#events.emit('partition.assigned', { topic, partition });
     }
@@ -170,7 +181,10 @@ export class Worker {
     this.#events.emit('error', { error, kind: willRestart ? 'consumer-restart' : 'consumer-crash' });
     if (willRestart || this.#stopping || this.#client !== client) return;
     // kafkajs gave up on this consumer: everything it owned is lost; join again with a new one.
-    for (const processor of this.#processors.values()) processor.revoke();
+    for (const processor of this.#processors.values()) {
+      processor.revoke();
+      void processor.close();
+    }
     this.#processors.clear();
     this.#assignment = new Map();
     this.#client = undefined;
@@ -211,7 +225,13 @@ export class Worker {
         partition,
         pause: { ...DEFAULT_PAUSE, ...this.#settings.pause, ...route.pause },
         maxBufferedMessages: this.#settings.maxBufferedMessages,
+        maxBatchSize: this.#settings.maxBatchSize,
         committedMetadata: (committed ?? this.#fetchCommitted([topic])).then((offsets) => offsets.get(topic)?.get(partition)?.metadata ?? null),
+        fetchCommitted: async () => {
+          const current = this.#client;
+          if (!current) throw new Error('the consumer is not connected');
+          return (await current.committedOffsets([topic])).get(topic)?.get(partition);
+        },
         groupId: this.groupId,
         deadLetterPartitions: route.deadLetterQueue?.topic ? (this.#settings.deadLetterPartitions.get(route.deadLetterQueue.topic) ?? 1) : 1,
       },
@@ -220,6 +240,8 @@ export class Worker {
         pausePartition: () => client()?.pause(topic, partition),
         resumePartition: () => client()?.resume(topic, partition),
         commit: (position, urgent) => this.#committer.request(topic, partition, position, urgent),
+        committedInTransaction: (position) => this.#committer.acknowledge(topic, partition, position),
+        transactionalSender: () => new KafkaProducerSender(this.#kafka, { transactionalId: `${this.#settings.transactionalIdPrefix}${this.groupId}-${topic}-${partition}` }),
         dispatcher: this.#dispatcher,
         events: this.#events,
       },

@@ -1,6 +1,7 @@
 import { DispatcherClosedError, InvalidOptionError, MessageTooLargeError } from '../errors.ts';
 import { TypedEmitter } from '../events.ts';
 import { messageBytes, type Delivery, type MessageSender, type OutboundMessage } from './message.ts';
+import { activeTransaction } from './transaction-context.ts';
 
 /** Bounds of the dispatcher's accumulator. */
 export interface DispatcherOptions {
@@ -77,9 +78,14 @@ export class Dispatcher extends TypedEmitter<DispatcherEvents> {
     return this.#queue.length;
   }
 
-  /** Sends now and resolves with each message's delivery once the broker acknowledged it. */
+  /**
+   * Sends now and resolves with each message's delivery once the broker acknowledged it. Inside a
+   * transaction block the messages join the transaction instead (visible when it commits).
+   */
   async produceSync(messages: readonly OutboundMessage[]): Promise<Delivery[]> {
     const entries = this.#admit(messages);
+    const transaction = activeTransaction();
+    if (transaction) return transaction.send(messages);
     const deliveries = entries.map(
       (entry) => new Promise<Delivery>((resolve, reject) => (entry.settle = { resolve, reject })),
     );
@@ -88,9 +94,17 @@ export class Dispatcher extends TypedEmitter<DispatcherEvents> {
     return Promise.all(deliveries);
   }
 
-  /** Buffers messages for a batched send; resolves once they are buffered. */
+  /**
+   * Buffers messages for a batched send; resolves once they are buffered. Inside a transaction
+   * block the messages join the transaction instead, and this resolves once they are sent into it.
+   */
   async produceAsync(messages: readonly OutboundMessage[]): Promise<void> {
     const entries = this.#admit(messages);
+    const transaction = activeTransaction();
+    if (transaction) {
+      await transaction.send(messages);
+      return;
+    }
     while (this.#queue.length >= this.options.maxBufferedMessages && !this.#closed) {
       await new Promise<void>((resolve) => this.#spaceWaiters.push(resolve));
     }

@@ -15,6 +15,8 @@ interface ActionHooks {
 }
 
 const ownHooks = new WeakMap<object, Record<JobAction, ActionHooks>>();
+/** Collected hooks per class and action, valid while no hook is added anywhere. */
+let collectedCache = new WeakMap<object, Partial<Record<JobAction, ActionHooks>>>();
 
 /** Registers a hook on one class (subclasses inherit it). @internal */
 export function addHook(owner: object, action: JobAction, kind: keyof ActionHooks, hook: JobHook | AroundHook): void {
@@ -27,10 +29,19 @@ export function addHook(owner: object, action: JobAction, kind: keyof ActionHook
     ownHooks.set(owner, hooks);
   }
   (hooks[action][kind] as unknown[]).push(hook);
+  collectedCache = new WeakMap();
 }
 
 /** The hooks of a class and its ancestors, ancestors first. */
 function collectHooks(jobClass: object, action: JobAction): ActionHooks {
+  const cached = collectedCache.get(jobClass)?.[action];
+  if (cached) return cached;
+  const collected = walkHooks(jobClass, action);
+  collectedCache.set(jobClass, { ...collectedCache.get(jobClass), [action]: collected });
+  return collected;
+}
+
+function walkHooks(jobClass: object, action: JobAction): ActionHooks {
   const chain: object[] = [];
   for (let c: object | null = jobClass; c && c !== Function.prototype; c = Object.getPrototypeOf(c)) chain.unshift(c);
   const collected: ActionHooks = { before: [], after: [], around: [] };
@@ -50,6 +61,7 @@ function collectHooks(jobClass: object, action: JobAction): ActionHooks {
  */
 export async function runWithCallbacks(job: Job<any[]>, action: JobAction, body: () => Promise<void>): Promise<void> {
   const hooks = collectHooks(job.constructor, action);
+  if (hooks.before.length === 0 && hooks.after.length === 0 && hooks.around.length === 0) return body();
   const core = async (): Promise<void> => {
     for (const hook of hooks.before) await hook(job);
     await body();

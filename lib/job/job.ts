@@ -1,7 +1,8 @@
 import { v4 as uuidv4 } from 'uuid';
 import { currentDispatcher } from '../dispatch/default-dispatcher.ts';
 import type { OutboundMessage } from '../dispatch/message.ts';
-import { InvalidOptionError } from '../errors.ts';
+import type { TransactionHandle, TransactionRunner } from '../dispatch/transaction-context.ts';
+import { InvalidOptionError, TransactionError } from '../errors.ts';
 import { retryWaitSettings, type RetryOnOptions } from '../schedule/retry-wait.ts';
 import { routeScheduled } from '../schedule/tiers.ts';
 import { addHook, runWithCallbacks, type AroundHook, type JobHook } from './callbacks.ts';
@@ -96,8 +97,27 @@ export abstract class Job<Args extends unknown[] = unknown[]> {
    */
   signal: AbortSignal = NEVER_ABORTED;
 
+  #transactionRunner: TransactionRunner | undefined;
+
   constructor(...args: Args) {
     this.arguments = args;
+  }
+
+  /**
+   * Runs `body` in a Kafka transaction: jobs enqueued and messages produced inside it, and this
+   * job's completion (its message's offset, when the partition is not split into lanes), commit
+   * together — exactly once for read_committed readers. Only available while a worker runs the job.
+   */
+  transaction<T>(body: (tx: TransactionHandle) => Promise<T>): Promise<T> {
+    if (!this.#transactionRunner) {
+      return Promise.reject(new TransactionError(`${this.jobClass}.transaction() needs a worker: it is not available in performNow or outside perform`));
+    }
+    return this.#transactionRunner(body);
+  }
+
+  /** Lets the worker running this job provide its transactions. @internal */
+  static attachTransactionRunner(job: Job<any[]>, runner: TransactionRunner): void {
+    job.#transactionRunner = runner;
   }
 
   /** The job's work. Runs on a worker (or in-process with `performNow`). */

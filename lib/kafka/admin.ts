@@ -1,4 +1,4 @@
-import type { Kafka } from 'kafkajs';
+import type { KafkaClient as Kafka } from './kafkajs.ts';
 
 /** A topic to create when missing. */
 export interface TopicSpec {
@@ -45,6 +45,17 @@ export async function partitionCounts(kafka: Kafka, topics: readonly string[]): 
     const metadata = await admin.fetchTopicMetadata({ topics: present });
     for (const topic of metadata.topics) counts.set(topic.name, topic.partitions.length);
     return counts;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Names of the topics on the cluster. */
+export async function listTopicNames(kafka: Kafka): Promise<string[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return await admin.listTopics();
   } finally {
     await admin.disconnect();
   }

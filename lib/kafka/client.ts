@@ -1,4 +1,4 @@
-import { Kafka, logLevel as KafkaLogLevel, type KafkaConfig as KafkaJsConfig, type logCreator } from 'kafkajs';
+import { abortedFilterInstalled, Kafka, logLevel as KafkaLogLevel, type KafkaClient, type KafkaConfig as KafkaJsConfig, type logCreator } from './kafkajs.ts';
 import { InvalidOptionError } from '../errors.ts';
 
 /** How to reach the Kafka cluster. */
@@ -30,11 +30,13 @@ const stderrLogCreator: logCreator = () => ({ namespace, level, log }) => {
   process.stderr.write(`kafkajs ${LEVEL_NAMES[level] ?? level} [${namespace}] ${String(message)}${detail}\n`);
 };
 
+let warnedAboutFilter = false;
+
 /**
  * Validates a connection description and builds the kafkajs client for it.
  * @param option name used in errors, e.g. `createApp.kafka`
  */
-export function createKafka(connection: KafkaConnection, option: string): Kafka {
+export function createKafka(connection: KafkaConnection, option: string): KafkaClient {
   if (connection === null || typeof connection !== 'object') {
     throw new InvalidOptionError(option, 'expected { brokers: ["127.0.0.1:9092"] }');
   }
@@ -45,6 +47,13 @@ export function createKafka(connection: KafkaConnection, option: string): Kafka 
   const level = connection.logLevel ?? 'warn';
   if (!(level in LOG_LEVELS)) {
     throw new InvalidOptionError(`${option}.logLevel`, `expected one of ${Object.keys(LOG_LEVELS).join(', ')}, got ${JSON.stringify(level)}`);
+  }
+  if (!abortedFilterInstalled && !warnedAboutFilter) {
+    warnedAboutFilter = true;
+    process.stderr.write(
+      'partita: kafkajs was loaded before partita, so its read_committed filter (which can let records of aborted ' +
+        'transactions through) is in use. Import partita before kafkajs.\n',
+    );
   }
   return new Kafka({
     ...connection.client,

@@ -1,4 +1,4 @@
-import type { Admin, Consumer, EachBatchPayload, IHeaders, Kafka } from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload, IHeaders, KafkaClient as Kafka } from './kafkajs.ts';
 import type { Assignment, OffsetCommit, RawBatch, RawRecord } from './records.ts';
 
 /** Group membership and fetch settings. */
@@ -12,7 +12,11 @@ export interface ConsumerSettings {
   heartbeatInterval?: number;
   /** Most bytes fetched per partition per request. Default 1 MiB. */
   maxBytesPerPartition?: number;
-  /** Longest the broker holds a fetch waiting for data. Default 500 ms. */
+  /**
+   * Longest the broker holds a fetch waiting for data. Default 100 ms. kafkajs also sleeps this
+   * long whenever every partition of a broker is paused, so it bounds how fast a resumed
+   * partition is fetched again.
+   */
   maxWaitTimeInMs?: number;
 }
 
@@ -44,7 +48,7 @@ export class KafkaConsumerClient {
       rebalanceTimeout: settings.rebalanceTimeout ?? 60_000,
       heartbeatInterval: settings.heartbeatInterval ?? 3_000,
       maxBytesPerPartition: settings.maxBytesPerPartition ?? 1_048_576,
-      maxWaitTimeInMs: settings.maxWaitTimeInMs ?? 500,
+      maxWaitTimeInMs: settings.maxWaitTimeInMs ?? 100,
       allowAutoTopicCreation: true,
     });
     this.#admin = kafka.admin();

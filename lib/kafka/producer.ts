@@ -1,10 +1,22 @@
-import { CompressionTypes, Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
+import { CompressionTypes, Partitioners, type CompressionType, type KafkaClient as Kafka, type Message, type Producer, type ProducerBatch, type RecordMetadata, type Transaction } from './kafkajs.ts';
 import type { Delivery, MessageSender, OutboundMessage } from '../dispatch/message.ts';
+import type { OffsetCommit } from './records.ts';
 
 /** Settings for a producer; the defaults give an idempotent, acks=all producer. */
 export interface ProducerSettings {
   /** Compression of produce requests. Default none. */
   compression?: 'none' | 'gzip';
+  /** Makes the producer transactional under this id (one id per input partition fences zombies). */
+  transactionalId?: string;
+}
+
+/** An open Kafka transaction. Sends must not overlap (kafkajs needs them serialized). */
+export interface KafkaTransaction {
+  send(messages: readonly OutboundMessage[]): Promise<Delivery[]>;
+  /** Adds consumed offsets of `groupId` to the transaction. */
+  sendOffsets(groupId: string, offsets: readonly OffsetCommit[]): Promise<void>;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
 }
 
 /**
@@ -15,7 +27,7 @@ export interface ProducerSettings {
 export class KafkaProducerSender implements MessageSender {
   readonly #producer: Producer;
   readonly #chosenPartition = new WeakMap<object, number>();
-  readonly #compression: CompressionTypes;
+  readonly #compression: CompressionType;
 
   constructor(kafka: Kafka, settings: ProducerSettings = {}) {
     this.#compression = settings.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
@@ -24,6 +36,7 @@ export class KafkaProducerSender implements MessageSender {
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: true,
+      ...(settings.transactionalId === undefined ? {} : { transactionalId: settings.transactionalId }),
       createPartitioner: () => {
         const partitioner = Partitioners.DefaultPartitioner();
         // Sticky per message: a retried request must not move an unkeyed message elsewhere.
@@ -46,7 +59,29 @@ export class KafkaProducerSender implements MessageSender {
     return this.#producer.disconnect();
   }
 
-  async send(messages: readonly OutboundMessage[]): Promise<Delivery[]> {
+  send(messages: readonly OutboundMessage[]): Promise<Delivery[]> {
+    return this.#sendThrough((batch) => this.#producer.sendBatch(batch), messages);
+  }
+
+  /** Begins a transaction (the producer must have a transactional id). */
+  async beginTransaction(): Promise<KafkaTransaction> {
+    const transaction: Transaction = await this.#producer.transaction();
+    return {
+      send: (messages) => this.#sendThrough((batch) => transaction.sendBatch(batch), messages),
+      sendOffsets: (groupId, offsets) =>
+        transaction.sendOffsets({
+          consumerGroupId: groupId,
+          topics: groupByTopic(offsets).map(([topic, list]) => ({
+            topic,
+            partitions: list.map(({ partition, offset, metadata }) => ({ partition, offset: String(offset), metadata })),
+          })),
+        }),
+      commit: () => transaction.commit(),
+      abort: () => transaction.abort(),
+    };
+  }
+
+  async #sendThrough(sendBatch: (batch: ProducerBatch) => Promise<RecordMetadata[]>, messages: readonly OutboundMessage[]): Promise<Delivery[]> {
     const byTopic = new Map<string, Message[]>();
     const sent: Message[] = messages.map((message) => {
       const kafkaMessage: Message = {
@@ -60,7 +95,7 @@ export class KafkaProducerSender implements MessageSender {
       byTopic.set(message.topic, list);
       return kafkaMessage;
     });
-    const metadata = await this.#producer.sendBatch({
+    const metadata = await sendBatch({
       acks: -1,
       compression: this.#compression,
       topicMessages: [...byTopic].map(([topic, list]) => ({ topic, messages: list })),
@@ -77,4 +112,10 @@ export class KafkaProducerSender implements MessageSender {
       return { topic: message.topic, partition, offset };
     });
   }
+}
+
+function groupByTopic(offsets: readonly OffsetCommit[]): [string, OffsetCommit[]][] {
+  const byTopic = new Map<string, OffsetCommit[]>();
+  for (const offset of offsets) byTopic.set(offset.topic, [...(byTopic.get(offset.topic) ?? []), offset]);
+  return [...byTopic];
 }

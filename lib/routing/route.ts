@@ -29,6 +29,12 @@ export interface VirtualPartitionsOptions {
   distribution?: 'consistent' | 'balanced';
   /** `current` (default): commit the latest metadata given. `exact`: the metadata given with the committed offset. */
   offsetMetadataStrategy?: 'exact' | 'current';
+  /**
+   * `block` (default): each `transaction()` block commits on its own; its marks apply after the
+   * commit. `batch`: all lanes of a batch produce into one transaction that also commits the
+   * batch's offset after every lane finished (exactly once with lanes); a failing lane aborts it.
+   */
+  transactionScope?: 'block' | 'batch';
 }
 
 /** Virtual-partition settings after defaults. */
@@ -81,6 +87,8 @@ export interface RouteDefinition {
   initialOffset: 'earliest' | 'latest';
   topicConfig: TopicConfig | undefined;
   deadLetterQueue: DeadLetterQueueSettings | undefined;
+  /** Each partition has a transactional producer; dead-letter copies commit with their mark. */
+  transactional: boolean;
 }
 
 /** Switches features on for one route: `r.activeJobTopic('jobs', t => t.virtualPartitions({...}))`. */
@@ -114,6 +122,17 @@ export class RouteBuilder {
     const independent = options.independent ?? false;
     if (typeof independent !== 'boolean') throw new InvalidOptionError(`${option}.independent`, 'expected true or false');
     this.#route.deadLetterQueue = { topic: options.topic, maxRetries, independent };
+    return this;
+  }
+
+  /**
+   * Exactly once across crashes: before its first batch each partition fences the previous owner's
+   * transactional producer (waiting for a transaction it left open) and reads the committed offset
+   * again; a dead-letter copy and its mark commit in one transaction. `transaction()` blocks work
+   * on any route; this adds the fencing.
+   */
+  transactional(enabled = true): this {
+    this.#route.transactional = enabled;
     return this;
   }
 
@@ -158,9 +177,63 @@ export class RouteBuilder {
   }
 }
 
+/** A regular-expression route: every topic that matches, now or later, gets its settings. */
+export interface PatternDefinition {
+  name: string;
+  regex: RegExp;
+  /** The settings each matching topic's route gets (its `topic` is replaced). */
+  template: RouteDefinition;
+  /** Whether the pattern may knowingly match dead-letter topics of the app (never its own). */
+  allowDeadLetterTopics: boolean;
+}
+
+/** Route settings of a pattern, plus what only patterns have. */
+export class PatternBuilder extends RouteBuilder {
+  readonly #pattern: PatternDefinition;
+
+  /** @internal */
+  constructor(pattern: PatternDefinition) {
+    super(pattern.template);
+    this.#pattern = pattern;
+  }
+
+  /**
+   * Lets the pattern match dead-letter topics of other routes, knowingly: their failures are then
+   * consumed again, and a failure there goes to this pattern's own dead-letter topic (which it
+   * never consumes), so the loop ends there.
+   */
+  allowDeadLetterTopics(enabled = true): this {
+    this.#pattern.allowDeadLetterTopics = enabled;
+    return this;
+  }
+}
+
 /** Declares the routes of an app. */
 export class RoutesBuilder {
   readonly routes: RouteDefinition[] = [];
+  readonly patterns: PatternDefinition[] = [];
+
+  /**
+   * Consumes every topic matching `regex`, including topics created while the worker runs
+   * (discovered every `discoveryIntervalMs`). Without a consumer class the topics are job topics.
+   * `r.pattern(/^events\..+/, Events, (t) => ...)`, or with a name first: `r.pattern('events', /^events\..+/, ...)`.
+   */
+  pattern(...args: PatternArguments): this {
+    const [name, regex, consumer, configure] = normalizePatternArguments(args);
+    if (!(regex instanceof RegExp)) throw new InvalidOptionError('routes.pattern', `expected a RegExp, got ${typeof regex}`);
+    const source = new RegExp(regex.source, regex.flags.replace(/[gy]/g, ''));
+    const duplicate = this.patterns.find((p) => p.regex.source === source.source && p.regex.flags === source.flags);
+    if (duplicate) {
+      throw new RouteValidationError(`The pattern ${source} is declared twice in one app (as "${duplicate.name}" and "${name}"); one consumer group consumes a pattern once.`);
+    }
+    if (this.patterns.some((p) => p.name === name)) throw new InvalidOptionError(`routes.pattern.${name}`, 'two patterns have this name');
+    const pattern: PatternDefinition = { name, regex: source, template: newRoute(`pattern:${name}`, consumer ? 'consumer' : 'jobs', consumer), allowDeadLetterTopics: false };
+    if (configure !== undefined && typeof configure !== 'function') throw new InvalidOptionError(`routes.pattern.${name}`, 'expected a function (route) => { ... }');
+    configure?.(new PatternBuilder(pattern));
+    validateRoute(pattern.template);
+    this.patterns.push(pattern);
+    return this;
+  }
 
   /** Consumes `topic` with a consumer class. */
   topic(topic: string, consumer: ConsumerConstructor, configure?: (route: RouteBuilder) => void): this {
@@ -180,18 +253,7 @@ export class RoutesBuilder {
     if (this.routes.some((route) => route.topic === topic)) {
       throw new InvalidOptionError(`routes.${topic}`, 'the topic is routed twice; one topic has one route per app');
     }
-    const route: RouteDefinition = {
-      topic,
-      kind,
-      consumer,
-      virtualPartitions: undefined,
-      longRunningJob: false,
-      manualOffsetManagement: false,
-      pause: {},
-      initialOffset: 'earliest',
-      topicConfig: undefined,
-      deadLetterQueue: undefined,
-    };
+    const route = newRoute(topic, kind, consumer);
     if (configure !== undefined && typeof configure !== 'function') {
       throw new InvalidOptionError(`routes.${topic}`, 'the third argument must be a function (route) => { ... }');
     }
@@ -200,6 +262,41 @@ export class RoutesBuilder {
     this.routes.push(route);
     return this;
   }
+}
+
+type PatternConfigure = (route: PatternBuilder) => void;
+/** The forms `r.pattern(...)` accepts: optional name, the regex, optional consumer, optional settings. */
+export type PatternArguments =
+  | [regex: RegExp, configure?: PatternConfigure]
+  | [regex: RegExp, consumer: ConsumerConstructor, configure?: PatternConfigure]
+  | [name: string, regex: RegExp, configure?: PatternConfigure]
+  | [name: string, regex: RegExp, consumer: ConsumerConstructor, configure?: PatternConfigure];
+
+function normalizePatternArguments(args: PatternArguments): [string, RegExp, ConsumerConstructor | undefined, PatternConfigure | undefined] {
+  const named = typeof args[0] === 'string';
+  const name = named ? (args[0] as string) : String(args[0]);
+  const rest = (named ? args.slice(1) : args) as unknown[];
+  const regex = rest[0] as RegExp;
+  const third = rest[1];
+  // A consumer class and a configure function are both functions; the class is told by its source.
+  const isClass = typeof third === 'function' && /^class[\s{]/.test(Function.prototype.toString.call(third));
+  return isClass ? [name, regex, third as ConsumerConstructor, rest[2] as PatternConfigure | undefined] : [name, regex, undefined, third as PatternConfigure | undefined];
+}
+
+function newRoute(topic: string, kind: RouteDefinition['kind'], consumer: ConsumerConstructor | undefined): RouteDefinition {
+  return {
+    topic,
+    kind,
+    consumer,
+    virtualPartitions: undefined,
+    longRunningJob: false,
+    manualOffsetManagement: false,
+    pause: {},
+    initialOffset: 'earliest',
+    topicConfig: undefined,
+    deadLetterQueue: undefined,
+    transactional: false,
+  };
 }
 
 /** Checks that a route's features can work together. */
@@ -215,7 +312,7 @@ function validateRoute(route: RouteDefinition): void {
 
 function validateVirtualPartitions(option: string, options: VirtualPartitionsOptions): VirtualPartitionsSettings {
   if (options === null || typeof options !== 'object') throw new InvalidOptionError(option, 'expected an object');
-  const known = ['partitioner', 'maxPartitions', 'reducer', 'distribution', 'offsetMetadataStrategy'];
+  const known = ['partitioner', 'maxPartitions', 'reducer', 'distribution', 'offsetMetadataStrategy', 'transactionScope'];
   for (const name of Object.keys(options)) {
     if (!known.includes(name)) throw new InvalidOptionError(`${option}.${name}`, `unknown option (known: ${known.join(', ')})`);
   }
@@ -237,7 +334,11 @@ function validateVirtualPartitions(option: string, options: VirtualPartitionsOpt
   if (offsetMetadataStrategy !== 'exact' && offsetMetadataStrategy !== 'current') {
     throw new InvalidOptionError(`${option}.offsetMetadataStrategy`, `expected "exact" or "current", got ${JSON.stringify(offsetMetadataStrategy)}`);
   }
-  return { partitioner: options.partitioner, maxPartitions, reducer: options.reducer, distribution, offsetMetadataStrategy };
+  const transactionScope = options.transactionScope ?? 'block';
+  if (transactionScope !== 'block' && transactionScope !== 'batch') {
+    throw new InvalidOptionError(`${option}.transactionScope`, `expected "block" or "batch", got ${JSON.stringify(transactionScope)}`);
+  }
+  return { partitioner: options.partitioner, maxPartitions, reducer: options.reducer, distribution, offsetMetadataStrategy, transactionScope };
 }
 
 /** Validates pause settings (app-wide or per route). @internal */

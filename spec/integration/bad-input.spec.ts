@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { Message as KafkaMessage } from 'kafkajs';
+import type { Message as KafkaMessage } from '../../lib/kafka/kafkajs.ts';
 import { Job } from '../../lib/job/job.ts';
 import { stopApps, testApp } from '../support/app.ts';
 import { createTopic, readAll, unique, waitFor } from '../support/kafka.ts';

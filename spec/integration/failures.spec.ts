@@ -203,6 +203,49 @@ describe('failures, retries and dead letters (broker)', function () {
     expect(count(id)).to.equal(1);
   });
 
+  it('retryOn bounds the in-place attempts of one error class, then the job is dead-lettered; discardOn drops a job', async () => {
+    class Transient extends Error {}
+    class Gone extends Error {}
+    const runs = new Map<string, number>();
+    const discarded: string[] = [];
+    class Handled extends Job<[mode: string]> {
+      static {
+        this.retryOn(Transient, { attempts: 3 });
+        this.discardOn(Gone);
+        this.afterDiscard((job, error) => {
+          discarded.push(`${job.jobId}:${error.constructor.name}`);
+        });
+      }
+      perform(mode: string) {
+        runs.set(this.jobId, (runs.get(this.jobId) ?? 0) + 1);
+        if (mode === 'flaky' && this.executions < 3) throw new Transient(`try ${this.executions}`);
+        if (mode === 'never') throw new Transient('never works');
+        if (mode === 'gone') throw new Gone('record deleted');
+      }
+    }
+    const topic = await createTopic(unique('retry-on'), 1);
+    const dlq = unique('retry-on-dlq');
+    const [flaky, never, gone, ok] = [unique('flaky'), unique('never'), unique('gone'), unique('ok')];
+    await produceRaw(topic, [
+      jobMessage(topic, 'Handled', flaky, 'k', ['flaky']),
+      jobMessage(topic, 'Handled', never, 'k', ['never']),
+      jobMessage(topic, 'Handled', gone, 'k', ['gone']),
+      jobMessage(topic, 'Handled', ok, 'k', ['ok']),
+    ]);
+    const app = testApp({ ...fast, jobs: [Handled] }).routes((r) => r.activeJobTopic(topic, (t) => t.deadLetterQueue({ topic: dlq, maxRetries: 10 })));
+    const seen = track(app);
+    await app.run();
+    await waitFor(() => seen.performed.includes(3), { what: 'the last job' });
+    expect(runs.get(flaky)).to.equal(3);
+    expect(runs.get(never), 'retryOn attempts, not the route maxRetries').to.equal(3);
+    expect(runs.get(gone)).to.equal(1);
+    expect(seen.deadLettered).to.deep.equal([1]);
+    expect(discarded).to.deep.equal([`${never}:Transient`, `${gone}:Gone`]);
+    const [copy] = await readAll(dlq, 1);
+    expect(copy!.headers['error-class']).to.equal('UnrecoverableError');
+    expect(copy!.headers['error-message']).to.contain('failed 3 times with Transient: never works');
+  });
+
   it('D9: the backoff doubles from the configured timeout up to the maximum (measured gaps)', async () => {
     const topic = await createTopic(unique('d9'), 1);
     const id = unique('p');

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type KafkaClient } from '../../lib/kafka/kafkajs.ts';
 
 let brokers: string[] | undefined;
 
@@ -20,7 +20,7 @@ export function unique(prefix: string): string {
 }
 
 /** A kafkajs client for checking what is on the broker, independent of Partita. */
-export function rawKafka(): Kafka {
+export function rawKafka(): KafkaClient {
   return new Kafka({ clientId: 'spec-observer', brokers: testBrokers(), logLevel: logLevel.NOTHING });
 }
 
@@ -34,8 +34,26 @@ export async function withAdmin<T>(body: (admin: Admin) => Promise<T>): Promise<
   }
 }
 
+/**
+ * Creates a topic and waits until every partition has a leader. kafkajs's own wait can fail with a
+ * transient metadata error on a busy broker; the topic exists by then, so the wait is redone here.
+ */
 export async function createTopic(topic: string, partitions: number): Promise<string> {
-  await withAdmin((admin) => admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }] }));
+  await withAdmin(async (admin) => {
+    try {
+      await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: partitions }] });
+    } catch (error) {
+      if (!(await admin.listTopics()).includes(topic)) throw error;
+    }
+    await waitFor(
+      async () => {
+        const metadata = await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => undefined);
+        const found = metadata?.topics.find((t) => t.name === topic);
+        return found !== undefined && found.partitions.length === partitions && found.partitions.every((p) => p.leader >= 0);
+      },
+      { what: `leaders for ${topic}`, timeoutMs: 30_000 },
+    );
+  });
   return topic;
 }
 
@@ -80,5 +98,37 @@ export async function waitFor(condition: () => boolean | Promise<boolean>, optio
     if (await condition()) return;
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${options.what ?? 'a condition'}`);
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 50));
+  }
+}
+
+/**
+ * Values on a topic as a read_committed (default) or read_uncommitted reader sees them. An end
+ * marker is appended to every partition first; the read stops when every marker arrived, so all
+ * that was (or, read_committed, ever will be) visible before it has been seen.
+ */
+export async function visibleValues(topic: string, options: { uncommitted?: boolean } = {}): Promise<string[]> {
+  const END = unique('__spec_end__');
+  const partitions = [...(await endOffsets(topic)).keys()];
+  const producer = rawKafka().producer();
+  await producer.connect();
+  await producer.send({ topic, messages: partitions.map((partition) => ({ partition, value: END })) });
+  await producer.disconnect();
+  const consumer = rawKafka().consumer({ groupId: unique('spec-visible'), maxWaitTimeInMs: 100, readUncommitted: options.uncommitted ?? false });
+  const values: string[] = [];
+  const ended = new Set<number>();
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        const value = message.value?.toString() ?? '';
+        if (value === END) ended.add(partition);
+        else if (!ended.has(partition) && !value.startsWith('__spec_end__')) values.push(value);
+      },
+    });
+    await waitFor(() => ended.size === partitions.length, { what: `end markers on every partition of ${topic}`, timeoutMs: 60_000 });
+    return values;
+  } finally {
+    await consumer.disconnect();
   }
 }

@@ -1,4 +1,4 @@
-import type { Message as KafkaMessage } from 'kafkajs';
+import type { Message as KafkaMessage } from '../../lib/kafka/kafkajs.ts';
 import { encodeEnvelope } from '../../lib/job/envelope.ts';
 import { rawKafka } from './kafka.ts';
 

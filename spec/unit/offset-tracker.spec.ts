@@ -70,6 +70,18 @@ describe('offset tracker (unit)', () => {
     expect(tracker.isMarked(0)).to.equal(true);
   });
 
+  it('preview gives the position marks would give, without applying them', () => {
+    const tracker = new OffsetTracker('exact');
+    tracker.track([[0, 2], [1, 3]]);
+    tracker.mark(0, 'a');
+    expect(tracker.preview([{ offset: 1, metadata: 'b' }, { offset: 2, metadata: 'c' }])).to.deep.equal({ offset: 3, metadata: 'c' });
+    expect(tracker.materialized()).to.deep.equal({ offset: 1, metadata: 'a' });
+    expect(tracker.preview([{ offset: 3, metadata: 'd' }]), 'marking 3 covers 1 in its lane').to.deep.equal({ offset: 2, metadata: 'd' });
+    tracker.mark(1, 'b');
+    tracker.mark(2, 'c');
+    expect(tracker.materialized()).to.deep.equal({ offset: 3, metadata: 'c' });
+  });
+
   it('property: the committed offset never passes an unmarked message, and reaches the end when all are marked', () => {
     fc.assert(
       fc.property(

@@ -1,0 +1,29 @@
+/** Entry of a bench child process: receives `{ role, spec }` over IPC, runs it, reports the outcome. */
+import type { ChildMessage } from './support/child.ts';
+import { roles, type RoleName } from './roles/index.ts';
+
+function send(message: ChildMessage): Promise<void> {
+  return new Promise((resolve) => process.send!(message, undefined, {}, () => resolve()));
+}
+
+process.once('message', async ({ role, spec }: { role: RoleName; spec: never }) => {
+  const started = performance.now();
+  try {
+    const run = (await roles[role]()) as (spec: never, ready: () => void) => Promise<unknown>;
+    const result = await run(spec, () => void send({ type: 'ready' }));
+    const usage = process.resourceUsage();
+    await send({
+      type: 'result',
+      outcome: {
+        result,
+        peakRssBytes: usage.maxRSS * 1024,
+        cpuMs: (usage.userCPUTime + usage.systemCPUTime) / 1000,
+        wallMs: performance.now() - started,
+      },
+    });
+    process.exit(0);
+  } catch (error) {
+    await send({ type: 'error', message: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+    process.exit(1);
+  }
+});

@@ -1,0 +1,74 @@
+/**
+ * Every measured side (enqueuer, worker, baseline) runs in its own Node process, so its peak RSS
+ * and CPU time are its own, and producers and workers do not share an event loop.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { RoleName, RoleResults, RoleSpecs } from '../roles/index.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const ENTRY = fileURLToPath(new URL('../child.ts', import.meta.url));
+
+/** What a child reports when its role finished. */
+export interface ChildOutcome<T> {
+  result: T;
+  /** Peak resident set size of the child process (getrusage maxrss), in bytes. */
+  peakRssBytes: number;
+  /** User + system CPU time of the child, in ms. */
+  cpuMs: number;
+  /** Wall time of the role, in ms. */
+  wallMs: number;
+}
+
+/** Messages a child sends to its parent. */
+export type ChildMessage =
+  | { type: 'ready' }
+  | { type: 'result'; outcome: ChildOutcome<unknown> }
+  | { type: 'error'; message: string };
+
+/** A running child: `ready` once its role said so (a worker joined its group), `done` with the outcome. */
+export interface ChildHandle<T> {
+  ready: Promise<void>;
+  done: Promise<ChildOutcome<T>>;
+}
+
+/** Starts `role` in a child process; it is killed (by its pid) if it has not finished within `timeoutMs`. */
+export function startChild<R extends RoleName>(role: R, spec: RoleSpecs[R], timeoutMs: number): ChildHandle<RoleResults[R]> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  let markReady: () => void = () => {};
+  let failReady: (error: Error) => void = () => {};
+  const ready = new Promise<void>((resolve, reject) => {
+    markReady = resolve;
+    failReady = reject;
+  });
+  ready.catch(() => {});
+  const done = new Promise<ChildOutcome<RoleResults[R]>>((resolve, reject) => {
+    let outcome: ChildOutcome<RoleResults[R]> | undefined;
+    let failure: Error | undefined;
+    const timer = setTimeout(() => {
+      failure = new Error(`${role} did not finish within ${timeoutMs} ms; killed`);
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.on('message', (message: ChildMessage) => {
+      if (message.type === 'ready') markReady();
+      else if (message.type === 'result') outcome = message.outcome as ChildOutcome<RoleResults[R]>;
+      else failure = new Error(`${role} failed: ${message.message}`);
+    });
+    child.once('error', (error) => (failure = error));
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      const error = failure ?? (outcome ? undefined : new Error(`${role} exited with ${signal ?? code} before reporting`));
+      if (error) {
+        failReady(error);
+        reject(error);
+      } else resolve(outcome!);
+    });
+  });
+  child.send({ role, spec });
+  return { ready, done };
+}
+
+/** Runs a role to its end. */
+export function runChild<R extends RoleName>(role: R, spec: RoleSpecs[R], timeoutMs: number): Promise<ChildOutcome<RoleResults[R]>> {
+  return startChild(role, spec, timeoutMs).done;
+}

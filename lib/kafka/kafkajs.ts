@@ -1,0 +1,44 @@
+/**
+ * The one place kafkajs is loaded. kafkajs 2.2.4's read_committed filter takes the broker's list
+ * of aborted transactions as if it were sorted by first offset and advances it by at most one
+ * entry per record; the broker lists them in the order they ended. With two producers' aborted
+ * transactions interleaved in a partition, records of an aborted transaction are delivered as if
+ * committed (seen here with transactional consumers killed mid-transaction). kafkajs captures the
+ * filter when it loads, so ours is placed in the module cache before kafkajs is required.
+ */
+import Module, { createRequire } from 'node:module';
+import { filterAbortedRecords } from './aborted-transactions.ts';
+
+const require = createRequire(import.meta.url);
+const filterPath = require.resolve('kafkajs/src/consumer/filterAbortedMessages.js');
+
+/** False when kafkajs was loaded before Partita (its own filter is then in use). */
+export const abortedFilterInstalled: boolean = (() => {
+  const cached = require.cache[filterPath];
+  if (cached) return cached.exports === filterAbortedRecords;
+  const entry = new Module(filterPath);
+  entry.filename = filterPath;
+  entry.loaded = true;
+  entry.exports = filterAbortedRecords;
+  require.cache[filterPath] = entry;
+  return true;
+})();
+
+const kafkajs = require('kafkajs') as typeof import('kafkajs');
+
+export const { Kafka, logLevel, CompressionTypes, Partitioners } = kafkajs;
+export type {
+  Kafka as KafkaClient,
+  CompressionTypes as CompressionType,
+  Admin,
+  Consumer,
+  EachBatchPayload,
+  IHeaders,
+  KafkaConfig,
+  logCreator,
+  Message,
+  Producer,
+  ProducerBatch,
+  RecordMetadata,
+  Transaction,
+} from 'kafkajs';

@@ -1,0 +1,67 @@
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Job } from '../../lib/job/job.ts';
+import { stopApps, testApp } from '../support/app.ts';
+import { createTopic, readAll, testBrokers, unique, waitFor } from '../support/kafka.ts';
+import { jobMessage, produceRaw } from '../support/produce.ts';
+
+const bin = fileURLToPath(new URL('../../lib/cli/bin.js', import.meta.url));
+
+function partita(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('partita dlq (broker)', function () {
+  afterEach(stopApps);
+
+  it('lists dead letters with source, error and age, and replays a chosen one to its source topic', async () => {
+    let broken = true;
+    const ran: string[] = [];
+    class Invoice extends Job<[id: number]> {
+      perform(id: number) {
+        if (broken) throw new RangeError(`invoice ${id} has no customer`);
+        ran.push(this.jobId);
+      }
+    }
+    const topic = await createTopic(unique('cli'), 1);
+    const dlq = unique('cli-dlq');
+    const ids = [unique('a'), unique('b')];
+    await produceRaw(topic, ids.map((id, n) => jobMessage(topic, 'Invoice', id, `inv-${n}`, [n])));
+    const app = testApp({ jobs: [Invoice], pause: { timeout: 20, maxTimeout: 50 } }).routes((r) => r.activeJobTopic(topic, (t) => t.deadLetterQueue({ topic: dlq, maxRetries: 0 })));
+    let deadLettered = 0;
+    app.on('message.dead-lettered', () => (deadLettered += 1));
+    await app.run();
+    await waitFor(() => deadLettered === 2, { what: 'two dead letters' });
+
+    const brokers = testBrokers().join(',');
+    const list = await partita(['dlq', 'list', dlq, '--brokers', brokers]);
+    expect(list.code, list.stderr).to.equal(0);
+    expect(list.stdout).to.contain(`2 dead letters in ${dlq}`);
+    expect(list.stdout).to.contain(`from ${topic}/0@0`).and.contain(`from ${topic}/0@1`);
+    expect(list.stdout).to.match(/RangeError: invoice 1 has no customer/);
+    expect(list.stdout).to.match(/age \d+s/);
+
+    broken = false;
+    const dlqPartition = (await readAll(dlq, 2)).find((m) => m.headers['source-offset'] === '1')!;
+    const replay = await partita(['dlq', 'replay', dlq, '--offset', `${dlqPartition.partition}@${dlqPartition.offset}`, '--brokers', brokers]);
+    expect(replay.code, replay.stderr).to.equal(0);
+    expect(replay.stdout).to.contain(`-> ${topic}/0@2`);
+    await waitFor(() => ran.length === 1, { what: 'the replayed job to run' });
+    expect(ran).to.deep.equal([ids[1]]);
+    const [, , replayed] = await readAll(topic, 3);
+    expect(replayed!.headers['replayed-from']).to.equal(`${dlq}/${dlqPartition.partition}@${dlqPartition.offset}`);
+    expect(replayed!.headers).to.not.have.property('error-class');
+
+    const bad = await partita(['dlq', 'replay', dlq, '--brokers', brokers]);
+    expect(bad.code).to.equal(1);
+    expect(bad.stderr).to.contain('--all or --offset');
+  });
+});

@@ -1,0 +1,163 @@
+import { expect } from 'chai';
+import { Consumer } from '../../lib/consume/consumer.ts';
+import type { Message } from '../../lib/consume/message.ts';
+import { OffsetMetadataTooLargeError } from '../../lib/errors.ts';
+import { stopApps, testApp } from '../support/app.ts';
+import { committedOffsets, createTopic, unique, waitFor } from '../support/kafka.ts';
+import { produceRaw } from '../support/produce.ts';
+
+/** Lane by the number after the dash in the key: `k-2` runs in lane 2. */
+const laneByKeyNumber = { partitioner: (m: { key: string | null }) => m.key, reducer: (key: string, max: number) => Number(key.split('-')[1]) % max };
+
+describe('offsets, marks and metadata with lanes (broker)', function () {
+  afterEach(stopApps);
+
+  it('V3: balanced distribution keeps each key whole and in order in one lane, and loads lanes evenly', async () => {
+    const topic = await createTopic(unique('v3'), 1);
+    const keys = [...Array(100).fill('hot'), ...Array.from({ length: 300 }, (_, n) => `cold-${n % 20}`)];
+    await produceRaw(topic, keys.map((key, n) => ({ key, value: String(n), partition: 0 })));
+    const lanes: { batch: number; lane: number; keys: string[]; offsets: number[] }[] = [];
+    let batches = 0;
+    class Recorder extends Consumer {
+      consume(messages: Message[]) {
+        lanes.push({ batch: batches, lane: this.lane, keys: messages.map((m) => m.key!), offsets: messages.map((m) => m.offset) });
+      }
+    }
+    const app = testApp({ maxBatchSize: 1000, maxBufferedMessages: 1000 }).routes((r) =>
+      r.topic(topic, Recorder, (t) => t.virtualPartitions({ partitioner: (m) => m.key, maxPartitions: 4, distribution: 'balanced' })),
+    );
+    app.on('batch.started', () => (batches += 1));
+    let seen = 0;
+    app.on('lane.finished', (e) => (seen += e.size));
+    await app.run();
+    await waitFor(() => seen === 400, { what: '400 messages' });
+    for (let batch = 1; batch <= batches; batch += 1) {
+      const inBatch = lanes.filter((l) => l.batch === batch);
+      const laneOfKey = new Map<string, number>();
+      for (const lane of inBatch) {
+        expect(lane.offsets, 'offset order in a lane').to.deep.equal([...lane.offsets].sort((a, b) => a - b));
+        for (const key of lane.keys) {
+          expect(laneOfKey.get(key) ?? lane.lane, `key ${key} stays in one lane`).to.equal(lane.lane);
+          laneOfKey.set(key, lane.lane);
+        }
+      }
+      if (inBatch.reduce((n, l) => n + l.keys.length, 0) === 400) {
+        const loads = inBatch.map((l) => l.keys.length);
+        expect(loads).to.have.length(4);
+        expect(Math.max(...loads) / Math.min(...loads), `lane loads ${loads.join(', ')}`).to.be.below(1.3);
+      }
+    }
+  });
+
+  it('V10: per-message marks commit the highest contiguous offset before the retry', async () => {
+    const topic = await createTopic(unique('v10'), 1);
+    await produceRaw(topic, Array.from({ length: 24 }, (_, n) => ({ key: `k-${n % 4}`, value: String(n), partition: 0 })));
+    let failedOnce = false;
+    class Marker extends Consumer {
+      async consume(messages: Message[]) {
+        for (const m of messages) {
+          if (m.offset === 10 && !failedOnce) {
+            failedOnce = true;
+            throw new Error('offset 10 fails once');
+          }
+          this.markAsConsumed(m);
+        }
+      }
+    }
+    const app = testApp({ pause: { timeout: 1000 }, maxBatchSize: 1000 }).routes((r) =>
+      r.topic(topic, Marker, (t) => t.manualOffsetManagement().virtualPartitions({ ...laneByKeyNumber, maxPartitions: 4 })),
+    );
+    const commits: { offset: number; at: number }[] = [];
+    let retryStartedAt = 0;
+    app.on('batch.committed', (e) => e.offsets.forEach((o) => commits.push({ offset: o.offset, at: e.at })));
+    app.on('batch.started', (e) => {
+      if (e.collapsed) retryStartedAt = Date.now();
+    });
+    await app.run();
+    await waitFor(() => commits.some((c) => c.offset === 24), { what: 'the final commit' });
+    const beforeRetry = commits.filter((c) => c.at <= retryStartedAt);
+    expect(beforeRetry.map((c) => c.offset), 'commits before the collapsed retry').to.include(10);
+    expect(Math.max(...beforeRetry.map((c) => c.offset))).to.equal(10);
+  });
+
+  for (const strategy of ['exact', 'current'] as const) {
+    it(`V12: offsetMetadataStrategy '${strategy}' commits ${strategy === 'exact' ? 'the metadata of the committed offset' : 'the latest metadata given'}`, async () => {
+      const topic = await createTopic(unique('v12'), 1);
+      const groupId = unique('group');
+      await produceRaw(topic, Array.from({ length: 20 }, (_, n) => ({ key: `k-${n % 2}`, value: String(n), partition: 0 })));
+      class Slow extends Consumer {
+        async consume(messages: Message[]) {
+          for (const m of messages) {
+            if (this.lane === 0) await new Promise((resolve) => setTimeout(resolve, 40));
+            this.markAsConsumed(m, `m${m.offset}`);
+          }
+        }
+      }
+      const app = testApp({ groupId, maxBatchSize: 1000 }).routes((r) =>
+        r.topic(topic, Slow, (t) => t.manualOffsetManagement().virtualPartitions({ ...laneByKeyNumber, maxPartitions: 2, offsetMetadataStrategy: strategy })),
+      );
+      await app.run();
+      await waitFor(async () => (await committedOffsets(groupId, topic)).get(0)?.offset === 20, { what: 'offset 20 committed' });
+      // Lane 1 (odd offsets) finishes first; lane 0's last mark (offset 18) is the latest in time.
+      expect((await committedOffsets(groupId, topic)).get(0)!.metadata).to.equal(strategy === 'exact' ? 'm19' : 'm18');
+
+      // The next owner sees the committed metadata at assignment.
+      await app.stop();
+      const seen: (string | null)[] = [];
+      class Reader extends Consumer {
+        consume() {
+          seen.push(this.committedMetadata);
+        }
+      }
+      await produceRaw(topic, [{ key: 'k-0', value: 'next', partition: 0 }]);
+      const next = testApp({ groupId }).routes((r) => r.topic(topic, Reader));
+      await next.run();
+      await waitFor(() => seen.length > 0, { what: 'the next consume' });
+      expect(seen[0]).to.equal(strategy === 'exact' ? 'm19' : 'm18');
+    });
+  }
+
+  it('V12: with the lowest lane never marking, nothing is committed and nothing breaks', async () => {
+    const topic = await createTopic(unique('v12-low'), 1);
+    const groupId = unique('group');
+    await produceRaw(topic, Array.from({ length: 20 }, (_, n) => ({ key: `k-${n % 2}`, value: String(n), partition: 0 })));
+    class HalfMarker extends Consumer {
+      consume(messages: Message[]) {
+        if (this.lane === 1) for (const m of messages) this.markAsConsumed(m, `m${m.offset}`);
+      }
+    }
+    const app = testApp({ groupId }).routes((r) => r.topic(topic, HalfMarker, (t) => t.manualOffsetManagement().virtualPartitions({ ...laneByKeyNumber, maxPartitions: 2, offsetMetadataStrategy: 'exact' })));
+    const errors: unknown[] = [];
+    let completedLanes = 0;
+    app.on('error', (e) => errors.push(e));
+    app.on('lane.finished', () => (completedLanes += 1));
+    await app.run();
+    await waitFor(() => completedLanes >= 2, { what: 'both lanes' });
+    await produceRaw(topic, [{ key: 'k-1', value: 'more', partition: 0 }]);
+    await waitFor(() => completedLanes >= 3, { what: 'the next batch' });
+    expect(errors).to.deep.equal([]);
+    expect((await committedOffsets(groupId, topic)).get(0)!.offset).to.equal(-1);
+  });
+
+  it('offset metadata over 4096 bytes is refused with an error naming the message', async () => {
+    const topic = await createTopic(unique('meta-big'), 1);
+    await produceRaw(topic, [{ key: 'k', value: 'x', partition: 0 }]);
+    let thrown: unknown;
+    class Greedy extends Consumer {
+      consume(messages: Message[]) {
+        try {
+          this.markAsConsumed(messages[0]!, 'x'.repeat(5000));
+        } catch (error) {
+          thrown = error;
+          this.markAsConsumed(messages[0]!, 'ref:blob-1');
+        }
+      }
+    }
+    const app = testApp().routes((r) => r.topic(topic, Greedy, (t) => t.manualOffsetManagement()));
+    await app.run();
+    await waitFor(() => thrown !== undefined, { what: 'the refused mark' });
+    expect(thrown).to.be.instanceOf(OffsetMetadataTooLargeError);
+    expect((thrown as Error).message).to.contain(`${topic}/0@0`).and.contain('4096');
+    await waitFor(async () => (await committedOffsets(app.groupId, topic)).get(0)?.metadata === 'ref:blob-1', { what: 'the small metadata committed' });
+  });
+});
