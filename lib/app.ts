@@ -13,6 +13,7 @@ import type { ConsumerSettings } from './kafka/consumer.ts';
 import { KafkaProducerSender } from './kafka/producer.ts';
 import { discoverTopics, validatePatterns } from './routing/patterns.ts';
 import { RoutesBuilder, validatePause, type PauseSettings, type RouteDefinition } from './routing/route.ts';
+import { delayRoutes } from './schedule/delay-consumer.ts';
 import { onShutdownSignal, ShutdownOrder } from './shutdown.ts';
 
 /** Configuration of a worker app. */
@@ -126,8 +127,9 @@ export class App extends WorkerEmitter {
 
   /**
    * Creates declared topics that are missing, joins the consumer group and starts consuming.
-   * Resolves once the first partition assignment arrived. Jobs enqueued from inside jobs use the
-   * app's dispatcher unless `configure()` set another one.
+   * Every job topic also gets its delay tiers routed (and created when missing): see
+   * `delayTopics()`. Resolves once the first partition assignment arrived. Jobs enqueued from
+   * inside jobs use the app's dispatcher unless `configure()` set another one.
    */
   async run(): Promise<void> {
     if (this.#started) throw new InvalidOptionError('run', 'the app is already running');
@@ -182,8 +184,7 @@ export class App extends WorkerEmitter {
   }
 
   async #startWorker(): Promise<void> {
-    const routes = this.#activeRoutes;
-    const deadLetterPartitions = await this.#prepareTopics(routes);
+    const { routes, deadLetterPartitions } = await this.#prepareTopics(this.#activeRoutes);
     const worker = new Worker(this.#kafka, routes, this.registry, () => this.dispatcher, this, {
       consumer: { ...this.config.consumer, groupId: this.groupId },
       pause: { ...DEFAULT_PAUSE, ...this.config.pause },
@@ -199,23 +200,28 @@ export class App extends WorkerEmitter {
   }
 
   /**
-   * Creates declared topics that are missing, and missing dead-letter topics with as many
-   * partitions as their source topic (so each source partition has its own, ordered, DLQ partition).
-   * Returns the partition count of every dead-letter topic.
+   * Creates declared topics that are missing; then missing dead-letter topics and delay topics with
+   * as many partitions as their source topic (so each source partition has its own, ordered, DLQ
+   * partition, and one key stays in one partition number along its delay tiers). Returns the
+   * routes to run (the declared ones and the delay tiers of every job topic) and the partition
+   * count of every dead-letter topic.
    */
-  async #prepareTopics(routes: readonly RouteDefinition[]): Promise<Map<string, number>> {
+  async #prepareTopics(declared: readonly RouteDefinition[]): Promise<{ routes: RouteDefinition[]; deadLetterPartitions: Map<string, number> }> {
     await ensureTopics(
       this.#kafka,
-      routes.flatMap((route) => (route.topicConfig ? [{ topic: route.topic, ...route.topicConfig }] : [])),
+      declared.flatMap((route) => (route.topicConfig ? [{ topic: route.topic, ...route.topicConfig }] : [])),
     );
-    const deadLetterRoutes = routes.filter((route) => typeof route.deadLetterQueue?.topic === 'string');
+    const deadLetterRoutes = declared.filter((route) => typeof route.deadLetterQueue?.topic === 'string');
     const deadLetterTopics = deadLetterRoutes.map((route) => route.deadLetterQueue!.topic as string);
-    const sources = await partitionCounts(this.#kafka, deadLetterRoutes.map((route) => route.topic));
-    await ensureTopics(
-      this.#kafka,
-      deadLetterRoutes.map((route) => ({ topic: route.deadLetterQueue!.topic as string, partitions: sources.get(route.topic) ?? route.topicConfig?.partitions ?? 1 })),
-    );
-    return partitionCounts(this.#kafka, deadLetterTopics);
+    const jobRoutes = declared.filter((route) => route.kind === 'jobs');
+    const sources = await partitionCounts(this.#kafka, [...deadLetterRoutes, ...jobRoutes].map((route) => route.topic));
+    const partitionsOf = (route: RouteDefinition) => sources.get(route.topic) ?? route.topicConfig?.partitions ?? 1;
+    const delay = delayRoutes(jobRoutes.map((route) => ({ topic: route.topic, partitions: partitionsOf(route), pause: route.pause })));
+    await ensureTopics(this.#kafka, [
+      ...deadLetterRoutes.map((route) => ({ topic: route.deadLetterQueue!.topic as string, partitions: partitionsOf(route) })),
+      ...delay.map((route) => ({ topic: route.topic, ...route.topicConfig! })),
+    ]);
+    return { routes: [...declared, ...delay], deadLetterPartitions: await partitionCounts(this.#kafka, deadLetterTopics) };
   }
 
   /** Stops consuming (see {@link Worker.stop}), then delivers what the app's producer buffered. Idempotent. */

@@ -112,3 +112,10 @@ export function errorClassName(error: Error): string {
 
 /** A transaction block could not run or commit (nested, partition revoked, producer fenced). */
 export class TransactionError extends PartitaError {}
+
+/**
+ * A scheduled job could not be handled as scheduled: a delay-topic message without valid schedule
+ * headers (it is sent on to its job topic at once, whose worker checks the envelope), or a job
+ * found early on its job topic that could not be sent back to the delay tiers.
+ */
+export class SchedulingError extends PartitaError {}

@@ -8,6 +8,8 @@ export type { JobOptions, DispatchMethod, DispatchManyMethod } from './job/optio
 export type { JobHook, AroundHook } from './job/callbacks.ts';
 export { JobHeaders, ENVELOPE_CONTENT_TYPE, type JobEnvelope } from './job/envelope.ts';
 export { JobRegistry } from './job/registry.ts';
+export { DELAY_TIERS, delayTopics, ScheduleHeaders, type DelayTier } from './schedule/tiers.ts';
+export type { RetryOnOptions, RetryWait } from './schedule/retry-wait.ts';
 export { configure, closeDispatcher, type DispatchConfiguration } from './dispatch/default-dispatcher.ts';
 export { Dispatcher, type DispatcherOptions, type DispatcherEvents } from './dispatch/dispatcher.ts';
 export type { Delivery, OutboundMessage } from './dispatch/message.ts';
@@ -46,6 +48,7 @@ export {
   BrokerUnavailableError,
   UnrecoverableError,
   TransactionError,
+  SchedulingError,
   type BadInputKind,
   type MessageCoordinates,
 } from './errors.ts';

@@ -20,6 +20,10 @@ export interface LaneContext {
   mark(message: Message, metadata: string | null): boolean;
   /** True when the lane should not start another message (revoked, or the worker is stopping). */
   shouldStop(): boolean;
+  /** Aborts when `shouldStop()` becomes true: a lane waiting for something should give up then. */
+  readonly stopSignal: AbortSignal;
+  /** Pauses (true) or resumes (false) fetching of this partition on behalf of this lane. */
+  holdFetching(hold: boolean): void;
   /** What earlier attempts of this message left behind (kept while its batch is retried in place). */
   attemptsOf(offset: number): AttemptMemory;
   /** Runs a transaction block on this partition's transactional producer. */

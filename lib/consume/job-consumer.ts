@@ -1,16 +1,21 @@
-import { BadMessageError, errorClassName, UnrecoverableError } from '../errors.ts';
+import type { OutboundMessage } from '../dispatch/message.ts';
+import { BadMessageError, errorClassName, SchedulingError, UnrecoverableError } from '../errors.ts';
 import { runWithCallbacks } from '../job/callbacks.ts';
-import { decodeEnvelope, JobHeaders } from '../job/envelope.ts';
+import { decodeEnvelope, encodeEnvelope, JobHeaders, type JobEnvelope } from '../job/envelope.ts';
 import { decideOnError, runAfterDiscard } from '../job/error-handling.ts';
 import { Job } from '../job/job.ts';
 import type { JobRegistry } from '../job/registry.ts';
+import { retryWaitMs, type RetryWaitSettings } from '../schedule/retry-wait.ts';
+import { routeScheduled } from '../schedule/tiers.ts';
 import { Consumer } from './consumer.ts';
 import type { Message } from './message.ts';
 
 /**
  * The consumer of job topics: each message is one job, run in lane order and marked when done.
  * A job that fails stops its lane (the engine retries in place); `discardOn` drops it, `retryOn`
- * bounds its attempts; a job after a stop request does not start.
+ * bounds its attempts, or with a wait enqueues it again through the delay tiers; a job after a stop
+ * request does not start. A job whose `scheduled_at` is still ahead (a replay, a clock step, a
+ * producer that wrote it straight to the job topic) is sent back to the delay tiers, never run early.
  */
 export class JobConsumer extends Consumer {
   readonly #registry: JobRegistry;
@@ -35,6 +40,7 @@ export class JobConsumer extends Consumer {
     let job: Job<any[]> | undefined;
     try {
       const envelope = decodeEnvelope(message.value, message.headers, at);
+      if (await this.#delayIfEarly(message, envelope)) return;
       job = this.#registry.instantiate(envelope, at);
       job.signal = this.signal;
       Job.attachTransactionRunner(job, (body) =>
@@ -45,7 +51,9 @@ export class JobConsumer extends Consumer {
         }),
       );
       job.executions += memory.executions + 1;
-      job.exceptionExecutions = { ...job.exceptionExecutions, ...memory.exceptionExecutions };
+      for (const [handler, failures] of Object.entries(memory.exceptionExecutions)) {
+        job.exceptionExecutions[handler] = (job.exceptionExecutions[handler] ?? 0) + failures;
+      }
       memory.executions += 1;
       const startedAt = Date.now();
       // Payloads are built only for listeners, field by field: this runs once per job.
@@ -78,13 +86,17 @@ export class JobConsumer extends Consumer {
         events.emit('error', { error, ...at, kind: error.kind });
         throw error;
       }
-      const decision = job ? decideOnError(job.constructor, error, memory.exceptionExecutions) : { action: 'raise' as const };
+      const decision = job ? decideOnError(job.constructor, error, job.exceptionExecutions) : { action: 'raise' as const };
       if (decision.action === 'discard') {
         events.emit('job.discarded', { ...at, lane, jobId, jobClass, error });
         await runAfterDiscard(job!, error);
         return;
       }
       events.emit('job.failed', { ...at, lane, jobId, jobClass, error });
+      if (decision.action === 'retry' && decision.wait) {
+        await this.#retryLater(message, job!, decision.handler, decision.wait);
+        return;
+      }
       if (decision.action === 'retry') {
         memory.exceptionExecutions[decision.handler] = (memory.exceptionExecutions[decision.handler] ?? 0) + 1;
         throw error;
@@ -95,5 +107,52 @@ export class JobConsumer extends Consumer {
       }
       throw error;
     }
+  }
+
+  /** Sends a job that is not due yet back to the delay tiers (unchanged); true when it did. */
+  async #delayIfEarly(message: Message, envelope: JobEnvelope): Promise<boolean> {
+    if (envelope.scheduled_at === undefined) return false;
+    const scheduledAt = Date.parse(envelope.scheduled_at);
+    const now = Date.now();
+    if (scheduledAt <= now) return false;
+    const early = routeScheduled({ key: message.rawKey, value: message.value, headers: message.headers }, message.topic, scheduledAt, now, now);
+    await this.#send(early, `send ${envelope.job_class} ${envelope.job_id}, due at ${envelope.scheduled_at}, back to the delay tiers`);
+    this.#reportScheduled(message, envelope.job_id, envelope.job_class, scheduledAt, early.topic, 'early');
+    return true;
+  }
+
+  /**
+   * `retryOn` with a wait: enqueues the job again (same id, executions and failure counts carried
+   * in the envelope) through the delay tiers; the failed message is then marked and the lane goes on.
+   */
+  async #retryLater(message: Message, job: Job<any[]>, handler: string, wait: RetryWaitSettings): Promise<void> {
+    const waitMs = retryWaitMs(`${job.jobClass}.retryOn`, wait, job.executions);
+    const now = Date.now();
+    job.exceptionExecutions[handler] = (job.exceptionExecutions[handler] ?? 0) + 1;
+    job.enqueuedAt = new Date(now);
+    job.scheduledAt = new Date(now + waitMs);
+    const encoded = encodeEnvelope(job.serialize(), message.headers[JobHeaders.jobKey]);
+    const retry = routeScheduled(
+      { key: message.rawKey, value: encoded.value, headers: { ...message.headers, ...encoded.headers } },
+      message.topic,
+      job.scheduledAt.getTime(),
+      now,
+      now,
+    );
+    await this.#send(retry, `enqueue the retry of ${job.jobClass} ${job.jobId} (execution ${job.executions + 1}, in ${waitMs} ms)`);
+    this.#reportScheduled(message, job.jobId, job.jobClass, job.scheduledAt.getTime(), retry.topic, 'retry');
+  }
+
+  async #send(message: OutboundMessage, what: string): Promise<void> {
+    try {
+      await this.context.dispatcher().produceSync([message]);
+    } catch (cause) {
+      throw new SchedulingError(`Could not ${what}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    }
+  }
+
+  #reportScheduled(message: Message, jobId: string, jobClass: string, scheduledAt: number, delayTopic: string, reason: 'early' | 'retry'): void {
+    const at = { topic: message.topic, partition: message.partition, offset: message.offset };
+    this.context.events.emit('job.scheduled', { ...at, lane: this.context.lane, jobId, jobClass, scheduledAt: new Date(scheduledAt), delayTopic, reason });
   }
 }

@@ -414,6 +414,8 @@ export class PartitionProcessor {
       events: this.#ports.events,
       mark: (message, metadata) => this.#mark(message, metadata),
       shouldStop: () => this.#revoked || this.#stopping,
+      stopSignal: this.#sleepAbort.signal,
+      holdFetching: (hold) => this.#setPaused(`hold:${lane}`, hold),
       attemptsOf: (offset) => this.#attemptMemory(offset),
       transaction: (body) => this.#transactions.run(body, !this.#settings.route.virtualPartitions || collapsed),
       dispatcher: () => this.#ports.dispatcher(),

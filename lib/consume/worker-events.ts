@@ -28,6 +28,8 @@ export interface WorkerEvents {
   'job.started': PartitionRef & { offset: number; lane: number; jobId: string; jobClass: string; executions: number };
   'job.performed': PartitionRef & { offset: number; lane: number; jobId: string; jobClass: string; executions: number; startedAt: number; finishedAt: number };
   'job.discarded': PartitionRef & { offset: number; lane: number; jobId: string | undefined; jobClass: string | undefined; error: Error };
+  /** A job went to the delay tiers: found before its time (`early`), or a `retryOn` with a wait (`retry`). */
+  'job.scheduled': PartitionRef & { offset: number; lane: number; jobId: string; jobClass: string; scheduledAt: Date; delayTopic: string; reason: 'early' | 'retry' };
   'job.failed': PartitionRef & { offset: number; lane: number; jobId: string | undefined; jobClass: string | undefined; error: Error };
   error: { error: Error; topic?: string; partition?: number; offset?: number; kind?: BadInputKind | string };
 }

@@ -21,6 +21,7 @@ export interface JobEnvelope {
   executions: number;
   exception_executions: Record<string, number>;
   enqueued_at: string;
+  /** When the job is due (ISO 8601); a worker never runs it earlier. */
   scheduled_at?: string;
 }
 
@@ -99,6 +100,9 @@ function envelopeProblem(value: unknown): string | undefined {
     return 'executions is not a count';
   }
   if (typeof v.enqueued_at !== 'string') return 'enqueued_at is not a timestamp';
+  if (v.scheduled_at !== undefined && (typeof v.scheduled_at !== 'string' || Number.isNaN(Date.parse(v.scheduled_at)))) {
+    return 'scheduled_at is not a timestamp';
+  }
   if (v.exception_executions !== undefined && (typeof v.exception_executions !== 'object' || v.exception_executions === null)) {
     return 'exception_executions is not an object';
   }

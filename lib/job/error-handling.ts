@@ -1,3 +1,4 @@
+import type { RetryWaitSettings } from '../schedule/retry-wait.ts';
 import type { Job } from './job.ts';
 
 /** An error class, matched with `instanceof`. */
@@ -6,13 +7,15 @@ export type ErrorClass = abstract new (...args: any[]) => Error;
 /** What to do with a job that threw. */
 export type ErrorDecision =
   | { action: 'raise' }
-  | { action: 'retry'; handler: string }
+  | { action: 'retry'; handler: string; wait: RetryWaitSettings | undefined }
   | { action: 'give-up'; handler: string; attempts: number }
   | { action: 'discard' };
 
 interface RetryRule {
   errorClass: ErrorClass;
   attempts: number;
+  /** Set: retry by enqueuing again after this wait. Unset: retry in place. */
+  wait: RetryWaitSettings | undefined;
 }
 
 interface ClassRules {
@@ -33,8 +36,8 @@ function rulesOf(owner: object): ClassRules {
 }
 
 /** Registers `retryOn`. @internal */
-export function addRetryRule(owner: object, errorClass: ErrorClass, attempts: number): void {
-  rulesOf(owner).retry.push({ errorClass, attempts });
+export function addRetryRule(owner: object, errorClass: ErrorClass, attempts: number, wait: RetryWaitSettings | undefined): void {
+  rulesOf(owner).retry.push({ errorClass, attempts, wait });
 }
 
 /** Registers `discardOn`. @internal */
@@ -61,9 +64,9 @@ function collect(jobClass: object): ClassRules {
 }
 
 /**
- * Decides what a failure means for a job: discard it, retry it in place, give up (its handler's
- * attempts are spent), or raise it to the engine unchanged. `failures` counts earlier failures per
- * handler (ActiveJob's `exception_executions`), this one not included.
+ * Decides what a failure means for a job: discard it, retry it (in place, or after its rule's wait),
+ * give up (its handler's attempts are spent), or raise it to the engine unchanged. `failures` counts
+ * earlier failures per handler (ActiveJob's `exception_executions`), this one not included.
  */
 export function decideOnError(jobClass: object, error: Error, failures: Readonly<Record<string, number>>): ErrorDecision {
   const rules = collect(jobClass);
@@ -72,7 +75,7 @@ export function decideOnError(jobClass: object, error: Error, failures: Readonly
   if (!rule) return { action: 'raise' };
   const handler = `[${rule.errorClass.name}]`;
   const attempts = (failures[handler] ?? 0) + 1;
-  return attempts >= rule.attempts ? { action: 'give-up', handler, attempts } : { action: 'retry', handler };
+  return attempts >= rule.attempts ? { action: 'give-up', handler, attempts } : { action: 'retry', handler, wait: rule.wait };
 }
 
 /** Runs the `afterDiscard` hooks of a job's class. */

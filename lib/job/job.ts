@@ -3,6 +3,8 @@ import { currentDispatcher } from '../dispatch/default-dispatcher.ts';
 import type { OutboundMessage } from '../dispatch/message.ts';
 import type { TransactionHandle, TransactionRunner } from '../dispatch/transaction-context.ts';
 import { InvalidOptionError, TransactionError } from '../errors.ts';
+import { retryWaitSettings, type RetryOnOptions } from '../schedule/retry-wait.ts';
+import { routeScheduled } from '../schedule/tiers.ts';
 import { addHook, runWithCallbacks, type AroundHook, type JobHook } from './callbacks.ts';
 import { addAfterDiscard, addDiscardRule, addRetryRule, type ErrorClass } from './error-handling.ts';
 import { encodeEnvelope, type JobEnvelope } from './envelope.ts';
@@ -25,16 +27,28 @@ export interface EnqueueOverrides {
   topic?: string;
   /** Use this dispatch method for this enqueue. */
   dispatchMethod?: DispatchMethod;
+  /** Run no earlier than this many milliseconds from now (the job waits in the delay tiers). */
+  wait?: number;
+  /** Run no earlier than this time (the job waits in the delay tiers). */
+  waitUntil?: Date;
 }
 
-/** What `performLater` resolves with. `partition` and `offset` are set for produceSync only. */
+/**
+ * What `performLater` resolves with. `partition` and `offset` are set for produceSync only; for a
+ * scheduled job they locate the message in `delayTopic` when it was sent to a delay tier.
+ */
 export interface Enqueued {
   jobId: string;
   jobClass: string;
+  /** The job's topic (its queue). */
   topic: string;
   key: string | undefined;
   partition?: number;
   offset?: number;
+  /** When the job is due, for a scheduled job. */
+  scheduledAt?: Date;
+  /** The delay topic a scheduled job was sent to first (unset when it was already due). */
+  delayTopic?: string;
 }
 
 const NEVER_ABORTED = new AbortController().signal;
@@ -70,6 +84,11 @@ export abstract class Job<Args extends unknown[] = unknown[]> {
   exceptionExecutions: Record<string, number> = {};
   /** When the job was enqueued; undefined before. */
   enqueuedAt: Date | undefined;
+  /**
+   * When the job is due (ActiveJob's `scheduled_at`); set by `X.set({ wait })`. A job with a
+   * scheduledAt set before it is enqueued (e.g. for `performAllLater`) waits until then.
+   */
+  scheduledAt: Date | undefined;
   /** The topic the job was enqueued to (or will be). */
   topic: string | undefined;
   /**
@@ -177,17 +196,26 @@ export abstract class Job<Args extends unknown[] = unknown[]> {
   }
 
   /**
-   * Retries the job in place (the engine's backoff, the partition keeps its order) when `perform`
-   * throws `errorClass`, up to `attempts` executions in all; then the job fails for good: it goes to
-   * the route's dead-letter queue, like an {@link UnrecoverableError}.
+   * Retries the job when `perform` throws `errorClass`, up to `attempts` executions in all; then the
+   * job fails for good: it goes to the route's dead-letter queue, like an {@link UnrecoverableError}.
+   *
+   * Without `wait` the job is retried in place (the engine's backoff; its partition waits and keeps
+   * its order). With `wait` (ms, a function of executions, or `'polynomiallyLonger'`) the job is
+   * enqueued again through the delay tiers, carrying its executions and failure counts, and its
+   * partition moves on: the retry runs after later jobs of the same key (it gives up its order).
    */
-  static retryOn(errorClass: ErrorClass, options: { attempts?: number } = {}): void {
-    const attempts = options.attempts ?? 5;
-    if (typeof errorClass !== 'function') throw new InvalidOptionError(`${this.name}.retryOn`, 'expected an error class');
-    if (!Number.isInteger(attempts) || attempts < 1) {
-      throw new InvalidOptionError(`${this.name}.retryOn.attempts`, `expected an integer >= 1, got ${String(attempts)}`);
+  static retryOn(errorClass: ErrorClass, options: RetryOnOptions = {}): void {
+    const owner = `${this.name}.retryOn`;
+    if (typeof errorClass !== 'function') throw new InvalidOptionError(owner, 'expected an error class');
+    if (options === null || typeof options !== 'object') throw new InvalidOptionError(owner, 'expected options { attempts?, wait?, jitter? }');
+    for (const name of Object.keys(options)) {
+      if (!['attempts', 'wait', 'jitter'].includes(name)) throw new InvalidOptionError(`${owner}.${name}`, 'unknown option (known: attempts, wait, jitter)');
     }
-    addRetryRule(this, errorClass, attempts);
+    const attempts = options.attempts ?? 5;
+    if (!Number.isInteger(attempts) || attempts < 1) {
+      throw new InvalidOptionError(`${owner}.attempts`, `expected an integer >= 1, got ${String(attempts)}`);
+    }
+    addRetryRule(this, errorClass, attempts, retryWaitSettings(owner, options));
   }
 
   /** Drops the job (marks it done, no retry, no dead letter) when `perform` throws `errorClass`. */
@@ -240,6 +268,7 @@ export abstract class Job<Args extends unknown[] = unknown[]> {
       executions: this.executions,
       exception_executions: this.exceptionExecutions,
       enqueued_at: (this.enqueuedAt ?? new Date()).toISOString(),
+      ...(this.scheduledAt === undefined ? {} : { scheduled_at: this.scheduledAt.toISOString() }),
     };
   }
 
@@ -247,15 +276,19 @@ export abstract class Job<Args extends unknown[] = unknown[]> {
     const jobClass = this.constructor as JobClass;
     const options = jobOptionsOf(jobClass);
     validateOverrides(this.jobClass, overrides);
+    const now = Date.now();
     this.topic = overrides.topic ?? options.topic;
-    this.enqueuedAt = new Date();
+    this.enqueuedAt = new Date(now);
+    if (overrides.wait !== undefined) this.scheduledAt = new Date(now + overrides.wait);
+    if (overrides.waitUntil !== undefined) this.scheduledAt = new Date(overrides.waitUntil.getTime());
     const key = partitionKeyOf(this, options);
     const encoded = encodeEnvelope(this.serialize(), key);
-    return {
-      options,
-      message: { topic: this.topic, ...encoded },
-      enqueued: { jobId: this.jobId, jobClass: this.jobClass, topic: this.topic, key },
-    };
+    const enqueued: Enqueued = { jobId: this.jobId, jobClass: this.jobClass, topic: this.topic, key };
+    if (this.scheduledAt === undefined) return { options, message: { topic: this.topic, ...encoded }, enqueued };
+    const message = routeScheduled(encoded, this.topic, this.scheduledAt.getTime(), now, now);
+    enqueued.scheduledAt = this.scheduledAt;
+    if (message.topic !== this.topic) enqueued.delayTopic = message.topic;
+    return { options, message, enqueued };
   }
 }
 
@@ -318,9 +351,19 @@ function partitionKeyOf(job: Job<any[]>, options: ResolvedJobOptions): string | 
 function validateOverrides(owner: string, overrides: EnqueueOverrides): void {
   if (overrides === null || typeof overrides !== 'object') throw new InvalidOptionError(`${owner}.set()`, 'expected an object');
   for (const name of Object.keys(overrides)) {
-    if (name !== 'topic' && name !== 'dispatchMethod') {
-      throw new InvalidOptionError(`${owner}.set().${name}`, 'unknown option (known: topic, dispatchMethod)');
+    if (!['topic', 'dispatchMethod', 'wait', 'waitUntil'].includes(name)) {
+      throw new InvalidOptionError(`${owner}.set().${name}`, 'unknown option (known: topic, dispatchMethod, wait, waitUntil)');
     }
+  }
+  const { wait, waitUntil } = overrides;
+  if (wait !== undefined && (typeof wait !== 'number' || !Number.isFinite(wait) || wait < 0)) {
+    throw new InvalidOptionError(`${owner}.set().wait`, `expected milliseconds >= 0, got ${typeof wait === 'number' ? wait : typeof wait}`);
+  }
+  if (waitUntil !== undefined && !(waitUntil instanceof Date && Number.isFinite(waitUntil.getTime()))) {
+    throw new InvalidOptionError(`${owner}.set().waitUntil`, 'expected a valid Date');
+  }
+  if (wait !== undefined && waitUntil !== undefined) {
+    throw new InvalidOptionError(`${owner}.set()`, 'give wait or waitUntil, not both');
   }
   if (overrides.topic !== undefined) validateTopicName(`${owner}.set().topic`, overrides.topic);
   if (overrides.dispatchMethod !== undefined) {

@@ -47,6 +47,7 @@ export class JobRegistry {
     job.executions = envelope.executions;
     job.exceptionExecutions = { ...(envelope.exception_executions ?? {}) };
     job.enqueuedAt = new Date(envelope.enqueued_at);
+    if (envelope.scheduled_at !== undefined) job.scheduledAt = new Date(envelope.scheduled_at);
     job.topic = at.topic;
     return job;
   }

@@ -1,4 +1,5 @@
 import { RouteValidationError } from '../errors.ts';
+import { parseDelayTopic } from '../schedule/tiers.ts';
 import type { PatternDefinition, RouteDefinition } from './route.ts';
 
 /** A topic a pattern picked up, with the route it gets. */
@@ -42,7 +43,7 @@ export function discoverTopics(topics: readonly string[], routes: readonly Route
   const explicit = new Set(routes.map((route) => route.topic));
   const discovered: DiscoveredTopic[] = [];
   for (const topic of [...topics].sort()) {
-    if (explicit.has(topic) || topic.startsWith('__')) continue;
+    if (explicit.has(topic) || topic.startsWith('__') || parseDelayTopic(topic) !== undefined) continue;
     const pattern = patterns.find((p) => p.regex.test(topic) && p.template.deadLetterQueue?.topic !== topic);
     if (pattern) discovered.push({ pattern: pattern.name, route: { ...pattern.template, topic } });
   }

@@ -29,7 +29,7 @@ describe('long-running work and revocation (broker)', function () {
     const app = testApp({ jobs: [Report], consumer: shortGroup }).routes((r) => r.activeJobTopic(topic, (t) => t.longRunningJob()));
     const joins: number[] = [];
     const revoked: number[] = [];
-    app.on('partition.assigned', (e) => joins.push(e.partition));
+    app.on('partition.assigned', (e) => e.topic === topic && joins.push(e.partition));
     app.on('partition.revoked', (e) => revoked.push(e.partition));
     app.on('job.performed', (e) => performedAt.push({ partition: e.partition, at: e.finishedAt }));
     await app.run();

@@ -1,0 +1,126 @@
+import { Consumer } from '../consume/consumer.ts';
+import type { Message } from '../consume/message.ts';
+import type { OutboundMessage } from '../dispatch/message.ts';
+import { SchedulingError } from '../errors.ts';
+import { RoutesBuilder, type PauseSettings, type RouteDefinition } from '../routing/route.ts';
+import { DELAY_TIERS, definedHeaders, delayTopic, parseDelayTopic, readTimeHeader, routeScheduled, ScheduleHeaders } from './tiers.ts';
+
+/**
+ * A tier partition stops fetching while its head is due later than this, and fetches again this
+ * long before: enough for a fetch to come back (kafkajs waits up to `maxWaitTimeInMs`, 500 ms by
+ * default, before a resumed partition is fetched) so the next messages are at hand when due.
+ */
+const PREFETCH_LEAD_MS = 1_000;
+
+/** Retention of the delay topics: a worker may be down this long without losing scheduled jobs. */
+const DELAY_RETENTION_MS = 7 * 24 * 3_600_000;
+
+/**
+ * Consumes one delay tier partition. Messages of a tier partition come due in append order, so it
+ * only ever waits for its head: while the head is not due the partition is paused (nothing more is
+ * fetched; kafkajs keeps heartbeating) and the lane sleeps, abortable by revocation and shutdown.
+ * When messages are due they are forwarded (produceSync) to their next tier or to their job topic,
+ * with key, value and headers kept, and marked only after the broker acknowledged them: a crash in
+ * between repeats a forward, never loses one, and a restart waits again for what is not yet due.
+ */
+export class DelayConsumer extends Consumer {
+  async consume(messages: Message[]): Promise<void> {
+    const tier = parseDelayTopic(this.topic);
+    if (!tier) throw new SchedulingError(`${this.topic} is not a delay topic (expected <topic>.delay.<tier>)`);
+    const dueTimes = messages.map((message) => this.#dueTime(message));
+    try {
+      let next = 0;
+      while (next < messages.length && !this.shouldStop()) {
+        const now = Date.now();
+        if (dueTimes[next]! > now) {
+          await this.#waitUntil(dueTimes[next]!);
+          continue;
+        }
+        let end = next + 1;
+        while (end < messages.length && dueTimes[end]! <= now) end += 1;
+        const due = messages.slice(next, end);
+        await this.context.dispatcher().produceSync(due.map((message) => forwardOf(message, tier.target, now)));
+        this.markAsConsumed(due[due.length - 1]!);
+        next = end;
+      }
+    } finally {
+      this.context.holdFetching(false);
+    }
+  }
+
+  /** When the message's hop ends (never after the job is due); without readable schedule headers, now. */
+  #dueTime(message: Message): number {
+    const until = readTimeHeader(message.headers, ScheduleHeaders.delayUntil);
+    const scheduledAt = readTimeHeader(message.headers, ScheduleHeaders.scheduledAt);
+    if (until !== undefined && scheduledAt !== undefined) return Math.min(until, scheduledAt);
+    const error = new SchedulingError(
+      `${message.topic}/${message.partition}@${message.offset} has no valid "${ScheduleHeaders.delayUntil}" and ` +
+        `"${ScheduleHeaders.scheduledAt}" headers; it is sent to its job topic now, whose worker checks the envelope's scheduled_at.`,
+    );
+    this.context.events.emit('error', { error, topic: message.topic, partition: message.partition, offset: message.offset, kind: 'delay-headers' });
+    return -Infinity;
+  }
+
+  /** Sleeps until `dueAt`; the partition stays paused until shortly before. */
+  async #waitUntil(dueAt: number): Promise<void> {
+    const { stopSignal } = this.context;
+    const paused = dueAt - Date.now() - PREFETCH_LEAD_MS;
+    if (paused > 0) {
+      this.context.holdFetching(true);
+      await sleep(paused, stopSignal);
+      this.context.holdFetching(false);
+    }
+    await sleep(dueAt - Date.now(), stopSignal);
+  }
+}
+
+/** The message sent on from a tier: same key, value and headers, to the next hop. */
+function forwardOf(message: Message, target: string, now: number): OutboundMessage {
+  const scheduledAt = readTimeHeader(message.headers, ScheduleHeaders.scheduledAt);
+  const from = readTimeHeader(message.headers, ScheduleHeaders.delayUntil);
+  const kept = { key: message.rawKey, value: message.value, headers: message.headers };
+  if (scheduledAt !== undefined && from !== undefined) return routeScheduled(kept, target, scheduledAt, from, now);
+  const headers = definedHeaders(message.headers);
+  delete headers[ScheduleHeaders.delayUntil];
+  return { ...kept, topic: target, headers };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (ms <= 0 || signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** A job topic that gets delay tiers, with the partition count its tiers are created with. */
+export interface DelayedJobTopic {
+  topic: string;
+  partitions: number;
+  pause: Partial<PauseSettings>;
+}
+
+/**
+ * The routes of the delay tiers of job topics: one route per tier topic, consumed by
+ * {@link DelayConsumer} with manual offsets (a message is marked once forwarded), created when
+ * missing with the job topic's partition count and a retention of 7 days.
+ */
+export function delayRoutes(jobTopics: readonly DelayedJobTopic[]): RouteDefinition[] {
+  const routes = new RoutesBuilder();
+  for (const { topic, partitions, pause } of jobTopics) {
+    for (const tier of DELAY_TIERS) {
+      routes.topic(delayTopic(topic, tier), DelayConsumer, (route) =>
+        route
+          .manualOffsetManagement()
+          .pause(pause)
+          .config({ partitions, configEntries: { 'retention.ms': String(DELAY_RETENTION_MS) } }),
+      );
+    }
+  }
+  return routes.routes;
+}
