@@ -11,6 +11,7 @@ import { defaultReducer, splitIntoLanes } from './lanes.ts';
 import { Message } from './message.ts';
 import { OffsetTracker, type Materialized } from './offset-tracker.ts';
 import { RetryBudget } from './retry-budget.ts';
+import { sleep } from './sleep.ts';
 import { PartitionTransactions, type PendingMark } from './transactions.ts';
 import type { WorkerEmitter } from './worker-events.ts';
 
@@ -483,16 +484,6 @@ export class PartitionProcessor {
   }
 
   #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const signal = this.#sleepAbort.signal;
-      if (signal.aborted) return resolve();
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        resolve();
-      }
-      signal.addEventListener('abort', done, { once: true });
-    });
+    return sleep(ms, this.#sleepAbort.signal);
   }
 }

@@ -1,13 +1,14 @@
 import { Consumer } from '../consume/consumer.ts';
 import type { Message } from '../consume/message.ts';
 import type { OutboundMessage } from '../dispatch/message.ts';
+import { sleep } from '../consume/sleep.ts';
 import { SchedulingError } from '../errors.ts';
 import { RoutesBuilder, type PauseSettings, type RouteDefinition } from '../routing/route.ts';
 import { DELAY_TIERS, definedHeaders, delayTopic, parseDelayTopic, readTimeHeader, routeScheduled, ScheduleHeaders } from './tiers.ts';
 
 /**
  * A tier partition stops fetching while its head is due later than this, and fetches again this
- * long before: enough for a fetch to come back (kafkajs waits up to `maxWaitTimeInMs`, 500 ms by
+ * long before: enough for a fetch to come back (kafkajs waits up to `maxWaitTimeInMs`, 100 ms by
  * default, before a resumed partition is fetched) so the next messages are at hand when due.
  */
 const PREFETCH_LEAD_MS = 1_000;
@@ -83,19 +84,6 @@ function forwardOf(message: Message, target: string, now: number): OutboundMessa
   const headers = definedHeaders(message.headers);
   delete headers[ScheduleHeaders.delayUntil];
   return { ...kept, topic: target, headers };
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (ms <= 0 || signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 /** A job topic that gets delay tiers, with the partition count its tiers are created with. */
