@@ -47,9 +47,10 @@ describe('bounded memory (broker, worker process)', function () {
     process.stdout.write(`      ${report}\n`);
     expect(early.length).to.be.greaterThan(0);
     expect(late.length).to.be.greaterThan(0);
-    // The backlog is ~70 MB on the broker; a worker holding it would grow by that and more.
+    // The backlog is ~110 MB on the broker; a worker holding it (records, buffers, messages) would
+    // pass the cap by far. Measured: heap peak 96-119 MB.
     // Heap is what the worker holds; RSS also carries V8's spare pages, so it only gets a loose cap.
-    expect(peak(samples, 'heap'), report).to.be.below(150 * MB);
+    expect(peak(samples, 'heap'), report).to.be.below(180 * MB);
     expect(peak(late, 'heap') - peak(early, 'heap'), report).to.be.below(40 * MB);
     expect(peak(samples, 'rss'), report).to.be.below(350 * MB);
   });
