@@ -213,7 +213,7 @@ export class App extends WorkerEmitter {
     );
     const deadLetterRoutes = declared.filter((route) => typeof route.deadLetterQueue?.topic === 'string');
     const deadLetterTopics = deadLetterRoutes.map((route) => route.deadLetterQueue!.topic as string);
-    const jobRoutes = declared.filter((route) => route.kind === 'jobs');
+    const jobRoutes = declared.filter((route) => route.kind === 'jobs' && route.delayTiers);
     const sources = await partitionCounts(this.#kafka, [...deadLetterRoutes, ...jobRoutes].map((route) => route.topic));
     const partitionsOf = (route: RouteDefinition) => sources.get(route.topic) ?? route.topicConfig?.partitions ?? 1;
     const delay = delayRoutes(jobRoutes.map((route) => ({ topic: route.topic, partitions: partitionsOf(route), pause: route.pause })));

@@ -89,6 +89,8 @@ export interface RouteDefinition {
   deadLetterQueue: DeadLetterQueueSettings | undefined;
   /** Each partition has a transactional producer; dead-letter copies commit with their mark. */
   transactional: boolean;
+  /** Job topics only: route the topic's delay tiers (scheduled jobs and waiting retries). */
+  delayTiers: boolean;
 }
 
 /** Switches features on for one route: `r.activeJobTopic('jobs', t => t.virtualPartitions({...}))`. */
@@ -133,6 +135,16 @@ export class RouteBuilder {
    */
   transactional(enabled = true): this {
     this.#route.transactional = enabled;
+    return this;
+  }
+
+  /**
+   * Job topics route their delay tiers (`<topic>.delay.*`, nine topics) by default. `false` skips
+   * them for a queue that never gets scheduled jobs or waiting retries; such jobs sent to it would
+   * wait in tiers nobody forwards.
+   */
+  delayTiers(enabled: boolean): this {
+    this.#route.delayTiers = enabled;
     return this;
   }
 
@@ -296,6 +308,7 @@ function newRoute(topic: string, kind: RouteDefinition['kind'], consumer: Consum
     topicConfig: undefined,
     deadLetterQueue: undefined,
     transactional: false,
+    delayTiers: true,
   };
 }
 

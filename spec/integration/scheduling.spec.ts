@@ -283,4 +283,16 @@ describe('scheduling (broker)', function () {
     expect(Date.now() - stopping, 'stop() did not wait for the hour-long tier').to.be.below(10_000);
     expect(runs).to.deep.equal([]);
   });
+
+  it('delay tiers are routed and created for job topics, unless a route opts out with delayTiers(false)', async function () {
+    const [withTiers, without] = [await createTopic(unique('tiers-on'), 2), await createTopic(unique('tiers-off'), 1)];
+    const app = testApp({ jobs: [Timed] }).routes((r) => {
+      r.activeJobTopic(withTiers);
+      r.activeJobTopic(without, (t) => t.delayTiers(false));
+    });
+    await app.run();
+    const topics = new Set(await withAdmin((admin) => admin.listTopics()));
+    expect(delayTopics(withTiers).every((t) => topics.has(t)), 'tiers of the default route').to.equal(true);
+    expect(delayTopics(without).filter((t) => topics.has(t)), 'tiers of the opted-out route').to.deep.equal([]);
+  });
 });
