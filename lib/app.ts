@@ -102,16 +102,6 @@ export class App extends WorkerEmitter {
     return this.config.groupId ?? this.config.clientId ?? this.config.kafka.clientId ?? 'partita';
   }
 
-  /** The routes declared so far. */
-  get routeDefinitions(): readonly RouteDefinition[] {
-    return this.#routes.routes;
-  }
-
-  /** The worker once running (for status and tests). */
-  get worker(): Worker | undefined {
-    return this.#worker;
-  }
-
   /** Declares routes: `app.routes((r) => { r.activeJobTopic('jobs'); r.topic('events', Events); })`. */
   routes(draw: (routes: RoutesBuilder) => void): this {
     if (this.#started) throw new InvalidOptionError('routes', 'routes cannot change while the app runs');

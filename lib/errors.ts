@@ -38,9 +38,6 @@ export class DispatcherClosedError extends PartitaError {}
 /** A message is larger than the producer may send. */
 export class MessageTooLargeError extends PartitaError {}
 
-/** Sending messages to Kafka failed after every retry. */
-export class DeliveryError extends PartitaError {}
-
 /** Where a consumed message came from; used in error messages and events. */
 export interface MessageCoordinates {
   topic: string;

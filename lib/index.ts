@@ -40,7 +40,6 @@ export {
   DispatcherNotConfiguredError,
   DispatcherClosedError,
   MessageTooLargeError,
-  DeliveryError,
   BadMessageError,
   UnknownJobClassError,
   PartitionerError,

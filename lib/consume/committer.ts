@@ -86,11 +86,6 @@ export class Committer {
     }
   }
 
-  /** The last offset this worker committed for a partition. */
-  committed(topic: string, partition: number): number | undefined {
-    return this.#committed.get(partitionKey(topic, partition))?.offset;
-  }
-
   #schedule(delayMs: number): void {
     if (this.#held || this.#pending.size === 0) return;
     if (this.#timer && delayMs > 0) return;

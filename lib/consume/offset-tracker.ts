@@ -92,11 +92,6 @@ export class OffsetTracker {
     return entry.indexInLane <= entry.lane.markedUpTo;
   }
 
-  /** True when the offset is tracked and not yet materialized. */
-  isTracked(offset: number): boolean {
-    return this.#byOffset.has(offset);
-  }
-
   /**
    * Marks an offset and the earlier ones of its lane as done. Returns false for an offset that is
    * not tracked (never delivered, or already materialized).
@@ -157,11 +152,6 @@ export class OffsetTracker {
       if (entry.indexInLane > entry.lane.markedUpTo) result.push(entry.offset);
     }
     return result;
-  }
-
-  /** Number of tracked offsets not yet materialized. */
-  get size(): number {
-    return this.#pending.length - this.#head;
   }
 
   #advance(): void {

@@ -124,23 +124,8 @@ export class PartitionProcessor {
     setMaxListeners(LISTENERS_PER_SIGNAL, this.#abort.signal);
   }
 
-  /** Aborted when the partition is revoked (or the worker gives up waiting at shutdown). */
-  get signal(): AbortSignal {
-    return this.#abort.signal;
-  }
-
   get revoked(): boolean {
     return this.#revoked;
-  }
-
-  /** Lanes running right now. */
-  get runningLanes(): number {
-    return this.#runningLanes;
-  }
-
-  /** Messages received and not yet started. */
-  get buffered(): number {
-    return this.#queued;
   }
 
   /** True while a batch runs or waits for its retry. */

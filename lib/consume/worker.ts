@@ -74,16 +74,6 @@ export class Worker {
     return this.#settings.consumer.groupId;
   }
 
-  /** The partitions this worker owns now. */
-  get assignment(): Assignment {
-    return this.#assignment;
-  }
-
-  /** The last offset this worker committed for a partition. */
-  committed(topic: string, partition: number): number | undefined {
-    return this.#committer.committed(topic, partition);
-  }
-
   /** Joins the group and starts consuming; resolves once the first assignment arrived. */
   async start(): Promise<void> {
     const joined = new Promise<void>((resolve) => (this.#joined = resolve));

@@ -54,10 +54,6 @@ export class KafkaConsumerClient {
     this.#admin = kafka.admin();
   }
 
-  get groupId(): string {
-    return this.#groupId;
-  }
-
   /** Connects, subscribes and starts the fetch loop. */
   async start(subscriptions: { topic: string; fromBeginning: boolean }[], handlers: ConsumerHandlers): Promise<void> {
     const { events } = this.#consumer;
