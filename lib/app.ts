@@ -7,7 +7,7 @@ import { Dispatcher, type DispatcherOptions } from './dispatch/dispatcher.ts';
 import { InvalidOptionError } from './errors.ts';
 import type { JobClass } from './job/job.ts';
 import { JobRegistry } from './job/registry.ts';
-import { ensureTopics, listTopicNames, partitionCounts } from './kafka/admin.ts';
+import { ensureTopics, partitionCounts, withAdmin } from './kafka/admin.ts';
 import { createKafka, type KafkaConnection } from './kafka/client.ts';
 import type { ConsumerSettings } from './kafka/consumer.ts';
 import { KafkaProducerSender } from './kafka/producer.ts';
@@ -150,7 +150,7 @@ export class App extends WorkerEmitter {
     const { routes, patterns } = this.#routes;
     if (patterns.length === 0) return [];
     const consumed = new Set(this.#activeRoutes.map((route) => route.topic));
-    const found = discoverTopics(await listTopicNames(this.#kafka), routes, patterns).filter((d) => !consumed.has(d.route.topic));
+    const found = discoverTopics(await withAdmin(this.#kafka, (admin) => admin.listTopics()), routes, patterns).filter((d) => !consumed.has(d.route.topic));
     for (const { pattern, route } of found) this.emit('topic.discovered', { pattern, topic: route.topic });
     return found.map((d) => d.route);
   }
@@ -197,22 +197,25 @@ export class App extends WorkerEmitter {
    * count of every dead-letter topic.
    */
   async #prepareTopics(declared: readonly RouteDefinition[]): Promise<{ routes: RouteDefinition[]; deadLetterPartitions: Map<string, number> }> {
-    await ensureTopics(
-      this.#kafka,
-      declared.flatMap((route) => (route.topicConfig ? [{ topic: route.topic, ...route.topicConfig }] : [])),
-    );
     const deadLetterRoutes = declared.filter((route) => typeof route.deadLetterQueue?.topic === 'string');
     const deadLetterTopics = deadLetterRoutes.map((route) => route.deadLetterQueue!.topic as string);
     const jobRoutes = declared.filter((route) => route.kind === 'jobs' && route.delayTiers);
-    const sources = await partitionCounts(this.#kafka, [...deadLetterRoutes, ...jobRoutes].map((route) => route.topic));
-    const partitionsOf = (route: RouteDefinition) => sources.get(route.topic) ?? route.topicConfig?.partitions ?? 1;
-    const delay = delayRoutes(jobRoutes.map((route) => ({ topic: route.topic, partitions: partitionsOf(route), pause: route.pause })));
-    await ensureTopics(this.#kafka, [
-      ...deadLetterRoutes.map((route) => ({ topic: route.deadLetterQueue!.topic as string, partitions: partitionsOf(route) })),
-      ...delay.map((route) => ({ topic: route.topic, ...route.topicConfig! })),
-    ]);
-    return { routes: [...declared, ...delay], deadLetterPartitions: await partitionCounts(this.#kafka, deadLetterTopics) };
+    return withAdmin(this.#kafka, async (admin) => {
+      await ensureTopics(
+        admin,
+        declared.flatMap((route) => (route.topicConfig ? [{ topic: route.topic, ...route.topicConfig }] : [])),
+      );
+      const sources = await partitionCounts(admin, [...deadLetterRoutes, ...jobRoutes].map((route) => route.topic));
+      const partitionsOf = (route: RouteDefinition) => sources.get(route.topic) ?? route.topicConfig?.partitions ?? 1;
+      const delay = delayRoutes(jobRoutes.map((route) => ({ topic: route.topic, partitions: partitionsOf(route), pause: route.pause })));
+      await ensureTopics(admin, [
+        ...deadLetterRoutes.map((route) => ({ topic: route.deadLetterQueue!.topic as string, partitions: partitionsOf(route) })),
+        ...delay.map((route) => ({ topic: route.topic, ...route.topicConfig! })),
+      ]);
+      return { routes: [...declared, ...delay], deadLetterPartitions: await partitionCounts(admin, deadLetterTopics) };
+    });
   }
+
 
   /** Stops consuming (see {@link Worker.stop}), then delivers what the app's producer buffered. Idempotent. */
   stop(): Promise<void> {

@@ -1,4 +1,4 @@
-import type { KafkaClient as Kafka } from './kafkajs.ts';
+import type { Admin, KafkaClient as Kafka } from './kafkajs.ts';
 
 /** A topic to create when missing. */
 export interface TopicSpec {
@@ -8,55 +8,43 @@ export interface TopicSpec {
   configEntries?: Record<string, string>;
 }
 
-/** Creates the topics that do not exist yet; existing topics are left as they are. */
-export async function ensureTopics(kafka: Kafka, specs: readonly TopicSpec[]): Promise<string[]> {
-  if (specs.length === 0) return [];
+/** Runs `body` with a connected admin client, disconnected afterwards. */
+export async function withAdmin<T>(kafka: Kafka, body: (admin: Admin) => Promise<T>): Promise<T> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const existing = new Set(await admin.listTopics());
-    const missing = specs.filter((spec) => !existing.has(spec.topic));
-    if (missing.length === 0) return [];
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: missing.map((spec) => ({
-        topic: spec.topic,
-        numPartitions: spec.partitions,
-        replicationFactor: spec.replicationFactor ?? -1,
-        configEntries: Object.entries(spec.configEntries ?? {}).map(([name, value]) => ({ name, value })),
-      })),
-    });
-    return missing.map((spec) => spec.topic);
+    return await body(admin);
   } finally {
     await admin.disconnect();
   }
+}
+
+/** Creates the topics that do not exist yet; existing topics are left as they are. */
+export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): Promise<string[]> {
+  if (specs.length === 0) return [];
+  const existing = new Set(await admin.listTopics());
+  const missing = specs.filter((spec) => !existing.has(spec.topic));
+  if (missing.length === 0) return [];
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: missing.map((spec) => ({
+      topic: spec.topic,
+      numPartitions: spec.partitions,
+      replicationFactor: spec.replicationFactor ?? -1,
+      configEntries: Object.entries(spec.configEntries ?? {}).map(([name, value]) => ({ name, value })),
+    })),
+  });
+  return missing.map((spec) => spec.topic);
 }
 
 /** Partition count per topic, for the topics that exist. */
-export async function partitionCounts(kafka: Kafka, topics: readonly string[]): Promise<Map<string, number>> {
+export async function partitionCounts(admin: Admin, topics: readonly string[]): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   if (topics.length === 0) return counts;
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const existing = new Set(await admin.listTopics());
-    const present = [...new Set(topics)].filter((topic) => existing.has(topic));
-    if (present.length === 0) return counts;
-    const metadata = await admin.fetchTopicMetadata({ topics: present });
-    for (const topic of metadata.topics) counts.set(topic.name, topic.partitions.length);
-    return counts;
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-/** Names of the topics on the cluster. */
-export async function listTopicNames(kafka: Kafka): Promise<string[]> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    return await admin.listTopics();
-  } finally {
-    await admin.disconnect();
-  }
+  const existing = new Set(await admin.listTopics());
+  const present = [...new Set(topics)].filter((topic) => existing.has(topic));
+  if (present.length === 0) return counts;
+  const metadata = await admin.fetchTopicMetadata({ topics: present });
+  for (const topic of metadata.topics) counts.set(topic.name, topic.partitions.length);
+  return counts;
 }

@@ -1,4 +1,4 @@
-import type { Admin, Consumer, EachBatchPayload, IHeaders, KafkaClient as Kafka } from './kafkajs.ts';
+import type { Admin, Consumer, EachBatchPayload, IHeaders, KafkaClient as Kafka, KafkaMessage } from './kafkajs.ts';
 import type { Assignment, OffsetCommit, RawBatch, RawRecord } from './records.ts';
 
 /** Group membership and fetch settings. */
@@ -140,7 +140,12 @@ function guard(handlers: ConsumerHandlers, body: () => void): void {
 
 function toRawBatch({ batch }: EachBatchPayload): RawBatch {
   const { topic, partition } = batch;
-  const records: RawRecord[] = batch.messages.map((message) => ({
+  return { topic, partition, records: batch.messages.map((message) => toRawRecord(topic, partition, message)) };
+}
+
+/** A kafkajs message as the engine sees it: numbers for offsets and times, headers as UTF-8. */
+export function toRawRecord(topic: string, partition: number, message: KafkaMessage): RawRecord {
+  return {
     topic,
     partition,
     offset: Number(message.offset),
@@ -148,8 +153,7 @@ function toRawBatch({ batch }: EachBatchPayload): RawBatch {
     value: message.value ?? null,
     headers: decodeHeaders(message.headers),
     timestamp: Number(message.timestamp),
-  }));
-  return { topic, partition, records };
+  };
 }
 
 function decodeHeaders(headers: IHeaders | undefined): Record<string, string | undefined> {

@@ -35,6 +35,7 @@ export type {
   EachBatchPayload,
   IHeaders,
   KafkaConfig,
+  KafkaMessage,
   logCreator,
   Message,
   Producer,
