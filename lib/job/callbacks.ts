@@ -1,3 +1,4 @@
+import { ancestorsFirst } from './class-chain.ts';
 import type { Job } from './job.ts';
 
 /** Runs before or after an action; throwing from a `before` hook cancels the action. */
@@ -42,10 +43,8 @@ function collectHooks(jobClass: object, action: JobAction): ActionHooks {
 }
 
 function walkHooks(jobClass: object, action: JobAction): ActionHooks {
-  const chain: object[] = [];
-  for (let c: object | null = jobClass; c && c !== Function.prototype; c = Object.getPrototypeOf(c)) chain.unshift(c);
   const collected: ActionHooks = { before: [], after: [], around: [] };
-  for (const c of chain) {
+  for (const c of ancestorsFirst(jobClass)) {
     const own = ownHooks.get(c)?.[action];
     if (!own) continue;
     collected.before.push(...own.before);

@@ -1,4 +1,5 @@
 import type { RetryWaitSettings } from '../schedule/retry-wait.ts';
+import { ancestorsFirst } from './class-chain.ts';
 import type { Job } from './job.ts';
 
 /** An error class, matched with `instanceof`. */
@@ -53,7 +54,7 @@ export function addAfterDiscard(owner: object, hook: (job: Job<any[]>, error: Er
 /** The rules of a class and its ancestors; the subclass's rules are checked first, as in ActiveJob. */
 function collect(jobClass: object): ClassRules {
   const collected: ClassRules = { retry: [], discard: [], afterDiscard: [] };
-  for (let c: object | null = jobClass; c && c !== Function.prototype; c = Object.getPrototypeOf(c)) {
+  for (const c of ancestorsFirst(jobClass).reverse()) {
     const own = ownRules.get(c);
     if (!own) continue;
     collected.retry.push(...[...own.retry].reverse());

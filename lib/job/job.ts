@@ -5,6 +5,7 @@ import type { TransactionHandle, TransactionRunner } from '../dispatch/transacti
 import { InvalidOptionError, TransactionError } from '../errors.ts';
 import { retryWaitSettings, type RetryOnOptions } from '../schedule/retry-wait.ts';
 import { routeScheduled } from '../schedule/tiers.ts';
+import { ancestorsFirst } from './class-chain.ts';
 import { addHook, runWithCallbacks, type AroundHook, type JobHook } from './callbacks.ts';
 import { addAfterDiscard, addDiscardRule, addRetryRule, type ErrorClass } from './error-handling.ts';
 import { encodeEnvelope, type JobEnvelope } from './envelope.ts';
@@ -325,10 +326,9 @@ export function jobNameOf(jobClass: JobClass): string {
 export function jobOptionsOf(jobClass: JobClass): ResolvedJobOptions {
   let resolved = resolvedOptions.get(jobClass);
   if (!resolved) {
-    const chain: JobOptions[] = [];
-    for (let c: any = jobClass; c && c !== Function.prototype; c = Object.getPrototypeOf(c)) {
-      if (Object.prototype.hasOwnProperty.call(c, 'options')) chain.unshift(c.options as JobOptions);
-    }
+    const chain = ancestorsFirst(jobClass)
+      .filter((c) => Object.prototype.hasOwnProperty.call(c, 'options'))
+      .map((c) => (c as { options: JobOptions }).options);
     const owner = `${jobNameOf(jobClass)}.options`;
     for (const options of chain) {
       if (options === null || typeof options !== 'object') throw new InvalidOptionError(owner, 'expected an object');
