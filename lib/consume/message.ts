@@ -1,5 +1,5 @@
 import superjson from 'superjson';
-import { BadMessageError } from '../errors.ts';
+import { parseJsonValue } from '../job/envelope.ts';
 import type { RawRecord } from '../kafka/records.ts';
 import type { PartitionerInput } from '../routing/route.ts';
 
@@ -56,13 +56,7 @@ export class Message implements RoutingView {
 
   #decode(): unknown {
     const at = { topic: this.topic, partition: this.partition, offset: this.offset };
-    if (this.value === null) throw new BadMessageError('tombstone', at, 'the message has no value (tombstone)');
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(this.value.toString('utf8'));
-    } catch (error) {
-      throw new BadMessageError('not-json', at, `the value is not JSON (${(error as Error).message})`);
-    }
+    const parsed = parseJsonValue(this.value, at);
     const isSuperjson = typeof parsed === 'object' && parsed !== null && 'json' in parsed && Object.keys(parsed).every((k) => k === 'json' || k === 'meta');
     return isSuperjson ? superjson.deserialize(parsed as never) : parsed;
   }

@@ -56,15 +56,7 @@ export function decodeEnvelope(
   if (headerClass === undefined || headerClass === '') {
     throw new BadMessageError('missing-header', at, `the "${JobHeaders.jobClass}" header is missing`);
   }
-  if (value === null) {
-    throw new BadMessageError('tombstone', at, 'the message has no value (tombstone)');
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value.toString('utf8'));
-  } catch (error) {
-    throw new BadMessageError('not-json', at, `the value is not JSON (${(error as Error).message})`);
-  }
+  const parsed = parseJsonValue(value, at);
   let envelope: unknown;
   try {
     envelope = isSuperjsonDocument(parsed) ? superjson.deserialize(parsed) : undefined;
@@ -84,6 +76,19 @@ export function decodeEnvelope(
     );
   }
   return job;
+}
+
+/**
+ * Parses a message value as JSON, or throws a {@link BadMessageError} of kind `tombstone` (no value)
+ * or `not-json` that says where the message was.
+ */
+export function parseJsonValue(value: Buffer | null, at: MessageCoordinates): unknown {
+  if (value === null) throw new BadMessageError('tombstone', at, 'the message has no value (tombstone)');
+  try {
+    return JSON.parse(value.toString('utf8'));
+  } catch (error) {
+    throw new BadMessageError('not-json', at, `the value is not JSON (${(error as Error).message})`);
+  }
 }
 
 function isSuperjsonDocument(value: unknown): value is { json: never } {
