@@ -26,13 +26,15 @@ export function startRecordingWorker(env: { TOPIC: string; GROUP: string; EVENTS
   });
 }
 
-/** The events recorded so far. */
+/**
+ * The events recorded so far. Workers append while this reads, so the text after the last newline
+ * may be a line still being written: it is left for the next read.
+ */
 export function readEvents(file: string): WorkerEvent[] {
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((line) => line.length > 0)
-    .map((line) => JSON.parse(line) as WorkerEvent);
+  const lines = readFileSync(file, 'utf8').split('\n');
+  lines.pop();
+  return lines.filter((line) => line.length > 0).map((line) => JSON.parse(line) as WorkerEvent);
 }
 
 /** Resolves with the exit code (or signal) once the child is gone. */
