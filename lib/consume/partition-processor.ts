@@ -244,7 +244,8 @@ export class PartitionProcessor {
       this.#commit(true);
       const guilty = batch.find((message) => !this.#tracker.isMarked(message.offset));
       const canTell = collapsed || plan.lanes.length === 1;
-      const decision = this.#budget.failed(canTell ? guilty?.offset : undefined, errors[0] instanceof UnrecoverableError);
+      const suspects = canTell ? [] : plan.lanes.flatMap((lane) => lane.find((message) => !this.#tracker.isMarked(message.offset))?.offset ?? []);
+      const decision = this.#budget.failed(canTell ? guilty?.offset : undefined, errors[0] instanceof UnrecoverableError, suspects);
       const skipped = decision === 'dead-letter' && guilty !== undefined && (await this.#deadLetter(guilty, errors[0]!));
       if (this.#revoked || this.#stopping) return;
       if (!skipped) {

@@ -64,7 +64,13 @@ export interface DeadLetterQueueOptions {
   topic: string | false;
   /** Retries before a message is dead-lettered: it goes after `maxRetries + 1` failed attempts. Default 3. */
   maxRetries?: number;
-  /** `true`: every message has its own retry budget. `false` (default): failed attempts carry over to the next failing message until a batch succeeds. */
+  /**
+   * `true`: every message has its own retry budget, so each gets `maxRetries + 1` attempts whatever
+   * failed before it. `false`: failed attempts count per partition and carry over to the next failing
+   * message until a batch succeeds (a run of poison messages drains fast).
+   * @defaultValue `true` on job topics (`activeJobTopic`, job patterns): attempts per job, as job-queue
+   * users expect; `false` on consumer topics.
+   */
   independent?: boolean;
 }
 
@@ -121,7 +127,7 @@ export class RouteBuilder {
     }
     const maxRetries = options.maxRetries ?? 3;
     if (!Number.isInteger(maxRetries) || maxRetries < 0) throw new InvalidOptionError(`${option}.maxRetries`, `expected an integer >= 0, got ${String(maxRetries)}`);
-    const independent = options.independent ?? false;
+    const independent = options.independent ?? this.#route.kind === 'jobs';
     if (typeof independent !== 'boolean') throw new InvalidOptionError(`${option}.independent`, 'expected true or false');
     this.#route.deadLetterQueue = { topic: options.topic, maxRetries, independent };
     return this;

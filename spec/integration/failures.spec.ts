@@ -122,6 +122,40 @@ describe('failures, retries and dead letters (broker)', function () {
     });
   }
 
+  it('D10: on a job topic the budget is per job by default: a failing job after another failing job gets maxRetries + 1 attempts', async () => {
+    const topic = await createTopic(unique('d10'), 1);
+    const dlq = unique('d10-dlq');
+    const [a, b] = [unique('a'), unique('b')];
+    await produceRaw(topic, [jobMessage(topic, 'Scripted', a, 'k', ['always']), jobMessage(topic, 'Scripted', b, 'k', ['always']), jobMessage(topic, 'Scripted', unique('ok'), 'k', ['ok'])]);
+    const app = testApp({ ...fast, jobs: [Scripted] }).routes((r) => r.activeJobTopic(topic, (t) => t.deadLetterQueue({ topic: dlq, maxRetries: 2 })));
+    const seen = track(app);
+    await app.run();
+    await waitFor(() => seen.performed.includes(2), { what: 'the healthy job' });
+    expect([count(a), count(b)]).to.deep.equal([3, 3]);
+    expect(seen.deadLettered).to.deep.equal([0, 1]);
+  });
+
+  it('D11: with lanes, two jobs failing in parallel each get maxRetries + 1 attempts (the parallel attempt counts for each)', async () => {
+    const topic = await createTopic(unique('d11'), 1);
+    const dlq = unique('d11-dlq');
+    const [a, b] = [unique('a'), unique('b')];
+    await produceRaw(topic, [jobMessage(topic, 'Scripted', a, 'key-0', ['always']), jobMessage(topic, 'Scripted', b, 'key-1', ['always']), jobMessage(topic, 'Scripted', unique('ok'), 'key-2', ['ok'])]);
+    const app = testApp({ ...fast, jobs: [Scripted] }).routes((r) =>
+      // one lane per key, so both failing jobs run in the parallel attempt
+      r.activeJobTopic(topic, (t) =>
+        t.virtualPartitions({ partitioner: (m) => m.headers['job-key'], maxPartitions: 3, reducer: (key, max) => Number(key.split('-')[1]) % max }).deadLetterQueue({ topic: dlq, maxRetries: 2 }),
+      ),
+    );
+    const lanes: number[] = [];
+    app.on('batch.started', (e) => lanes.push(e.lanes));
+    const seen = track(app);
+    await app.run();
+    await waitFor(() => seen.deadLettered.length === 2 && seen.performed.includes(2), { what: 'two dead letters and the healthy job' });
+    expect(lanes[0], 'the first attempt ran in parallel lanes').to.equal(3);
+    expect([count(a), count(b)]).to.deep.equal([3, 3]);
+    expect(seen.deadLettered).to.deep.equal([0, 1]);
+  });
+
   it('D6: topic false skips the message with an event, without dispatching', async () => {
     const topic = await createTopic(unique('d6'), 1);
     await produceRaw(topic, [jobMessage(topic, 'Scripted', unique('p'), 'k', ['always']), jobMessage(topic, 'Scripted', unique('ok'), 'k', ['ok'])]);

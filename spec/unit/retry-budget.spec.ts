@@ -35,6 +35,27 @@ describe('retry budget and DLQ route validation (unit)', () => {
     expect([independent.failed(2), independent.failed(2), independent.failed(2)]).to.deep.equal(['retry', 'retry', 'dead-letter']);
   });
 
+  it('independent: a parallel failure counts for the first unfinished message of each lane, so each job gets maxRetries + 1 attempts', () => {
+    const budget = new RetryBudget({ topic: 'dlq', maxRetries: 2, independent: true });
+    expect(budget.failed(undefined, false, [3, 8])).to.equal('retry');
+    expect([budget.failed(3), budget.failed(3)]).to.deep.equal(['retry', 'dead-letter']);
+    expect(budget.attempts).to.equal(3);
+    budget.deadLettered();
+    expect([budget.failed(8), budget.failed(8)]).to.deep.equal(['retry', 'dead-letter']);
+    expect(budget.attempts).to.equal(3);
+  });
+
+  it('a job route dead-letters per job by default; a consumer route and an explicit false keep the collective budget', () => {
+    const routes = new RoutesBuilder()
+      .activeJobTopic('jobs', (t) => t.deadLetterQueue({ topic: 'jobs.dlq' }))
+      .activeJobTopic('jobs-collective', (t) => t.deadLetterQueue({ topic: 'jobs-collective.dlq', independent: false }))
+      .topic('events', class {}, (t) => t.deadLetterQueue({ topic: 'events.dlq' }))
+      .topic('events-independent', class {}, (t) => t.deadLetterQueue({ topic: 'events-independent.dlq', independent: true }))
+      .pattern(/^queue\./, (t) => t.deadLetterQueue({ topic: 'queues.dlq' }));
+    expect(routes.routes.map((route) => route.deadLetterQueue?.independent)).to.deep.equal([true, false, false, true]);
+    expect(routes.patterns[0]!.template.deadLetterQueue?.independent).to.equal(true);
+  });
+
   it('a success refills the budget', () => {
     const budget = new RetryBudget({ topic: 'dlq', maxRetries: 1, independent: false });
     budget.failed(1);
