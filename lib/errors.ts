@@ -91,6 +91,13 @@ export class PartitionerError extends PartitaError {}
 /** Offset metadata exceeds what the broker stores. */
 export class OffsetMetadataTooLargeError extends PartitaError {}
 
+/**
+ * A partition holds more delivered messages not marked as consumed than its bound (ten times
+ * `maxBufferedMessages`): fetching it is paused until marks bring it to half the bound. Reported as
+ * an `error` event of kind `unmarked-offsets`; nothing is lost.
+ */
+export class UnmarkedOffsetsError extends PartitaError {}
+
 /** The local broker could not be started or reached. */
 export class BrokerUnavailableError extends PartitaError {}
 

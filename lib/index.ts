@@ -44,6 +44,7 @@ export {
   UnknownJobClassError,
   PartitionerError,
   OffsetMetadataTooLargeError,
+  UnmarkedOffsetsError,
   BrokerUnavailableError,
   UnrecoverableError,
   TransactionError,

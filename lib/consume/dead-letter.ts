@@ -1,6 +1,6 @@
 import type { OutboundMessage } from '../dispatch/message.ts';
 import { errorClassName, PartitaError } from '../errors.ts';
-import type { RawRecord } from '../kafka/records.ts';
+import { createHeaders, type RawRecord } from '../kafka/records.ts';
 import type { Message } from './message.ts';
 
 /** Headers a dead-lettered message carries besides its own. */
@@ -27,7 +27,7 @@ export function deadLetterMessage(
   target: { topic: string; partitions: number },
   context: { groupId: string; attempts: number; error: Error },
 ): OutboundMessage {
-  const headers: Record<string, string> = {};
+  const headers = createHeaders<string>();
   for (const [name, value] of Object.entries(message.headers)) if (value !== undefined) headers[name] = value;
   Object.assign(headers, {
     [DeadLetterHeaders.sourceTopic]: message.topic,
@@ -94,7 +94,7 @@ export function replayMessage(record: RawRecord): OutboundMessage {
     throw new PartitaError(`${record.topic}/${record.partition}@${record.offset} has no ${DeadLetterHeaders.sourceTopic} header; it is not a Partita dead letter`);
   }
   const deadLetterNames = new Set<string>(Object.values(DeadLetterHeaders));
-  const headers: Record<string, string> = {};
+  const headers = createHeaders<string>();
   for (const [name, value] of Object.entries(record.headers)) if (value !== undefined && !deadLetterNames.has(name)) headers[name] = value;
   headers[REPLAYED_FROM_HEADER] = `${record.topic}/${record.partition}@${record.offset}`;
   return { topic: sourceTopic, key: record.key, value: record.value, headers };

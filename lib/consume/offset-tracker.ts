@@ -144,6 +144,11 @@ export class OffsetTracker {
     return this.#strategy === 'current' && latest !== null ? { offset: position.offset, metadata: latest } : position;
   }
 
+  /** Tracked offsets not yet materialized (marked or not): what the tracker holds. */
+  get pending(): number {
+    return this.#pending.length - this.#head;
+  }
+
   /** Tracked offsets not yet marked, in offset order. */
   unmarked(): number[] {
     const result: number[] = [];

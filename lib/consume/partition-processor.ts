@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import type { Dispatcher } from '../dispatch/dispatcher.ts';
-import { PartitaError, PartitionerError, UnrecoverableError } from '../errors.ts';
+import { PartitaError, PartitionerError, UnmarkedOffsetsError, UnrecoverableError } from '../errors.ts';
 import type { KafkaTransaction } from '../kafka/producer.ts';
 import type { RawRecord } from '../kafka/records.ts';
 import type { PauseSettings, RouteDefinition } from '../routing/route.ts';
@@ -66,6 +66,15 @@ interface LanePlan {
   laneIds: number[];
   lanes: Message[][];
 }
+
+/** How one lane's run ended: it returned, it threw, or it never started (revoked or stopping). */
+type LaneOutcome = { ran: true; error: Error | undefined } | { ran: false };
+
+/**
+ * Tracked messages not yet marked that pause fetching, as a multiple of `maxBufferedMessages`: a
+ * `manualOffsetManagement()` consumer that never marks would otherwise grow the tracker without end.
+ */
+const UNMARKED_BOUND_FACTOR = 10;
 
 /**
  * Runs one assigned partition: takes batches from the fetch loop without blocking it, runs each
@@ -222,17 +231,22 @@ export class PartitionProcessor {
       if (route.longRunningJob) this.#setPaused('long-running', true);
       const lanes = plan;
       const inBatchTransaction = route.virtualPartitions?.transactionScope === 'batch';
+      let outcomes: LaneOutcome[] = [];
+      const runLanes = async () => {
+        outcomes = await this.#runLanes(lanes, collapsed);
+        return laneErrors(outcomes);
+      };
       const errors = inBatchTransaction
-        ? await this.#transactions.runBatch(
-            () => this.#runLanes(lanes, collapsed),
-            () => this.#automaticMarks(lanes),
-          )
-        : await this.#runLanes(plan, collapsed);
+        ? await this.#transactions.runBatch(runLanes, () => this.#automaticMarks(lanes, outcomes))
+        : await runLanes();
       if (route.longRunningJob) this.#setPaused('long-running', false);
       if (this.#revoked) return;
+      // A lane that returned is done even when a sibling failed (its marks are not in an aborted
+      // transaction): the collapsed retry must not run it again.
+      if (!inBatchTransaction) for (const { offset } of this.#automaticMarks(plan, outcomes)) this.#tracker.mark(offset);
+      this.#boundUnmarked();
       if (errors.length === 0) {
         this.#budget.succeeded();
-        if (!inBatchTransaction) for (const { offset } of this.#automaticMarks(plan)) this.#tracker.mark(offset);
         // Within commitIntervalMs: a commit per batch would queue behind fetches on the broker
         // connection and delay them (measured: p99 latency).
         this.#commit(false);
@@ -244,7 +258,7 @@ export class PartitionProcessor {
       this.#commit(true);
       const guilty = batch.find((message) => !this.#tracker.isMarked(message.offset));
       const canTell = collapsed || plan.lanes.length === 1;
-      const suspects = canTell ? [] : plan.lanes.flatMap((lane) => lane.find((message) => !this.#tracker.isMarked(message.offset))?.offset ?? []);
+      const suspects = canTell ? [] : this.#suspects(plan, outcomes);
       const decision = this.#budget.failed(canTell ? guilty?.offset : undefined, errors[0] instanceof UnrecoverableError, suspects);
       const skipped = decision === 'dead-letter' && guilty !== undefined && (await this.#deadLetter(guilty, errors[0]!));
       if (this.#revoked || this.#stopping) return;
@@ -269,11 +283,56 @@ export class PartitionProcessor {
     }
   }
 
-  /** Plain consumers without manual offset management: the last message of each lane. */
-  #automaticMarks(plan: LanePlan): PendingMark[] {
+  /**
+   * Plain consumers without manual offset management: the last message of each lane that ran and
+   * returned. A lane that threw or never started (the processor was stopping) is not marked.
+   */
+  #automaticMarks(plan: LanePlan, outcomes: readonly LaneOutcome[]): PendingMark[] {
     const { route } = this.#settings;
     if (route.kind !== 'consumer' || route.manualOffsetManagement) return [];
-    return plan.lanes.map((lane) => ({ offset: lane[lane.length - 1]!.offset, metadata: null }));
+    return plan.lanes
+      .filter((_, index) => {
+        const outcome = outcomes[index];
+        return outcome?.ran === true && outcome.error === undefined;
+      })
+      .map((lane) => ({ offset: lane[lane.length - 1]!.offset, metadata: null }));
+  }
+
+  /**
+   * After a parallel failure, the message each failed lane stopped at (its first unmarked one):
+   * the attempt is charged to it, so with `independent: true` it gets no extra run later.
+   */
+  #suspects(plan: LanePlan, outcomes: readonly LaneOutcome[]): number[] {
+    const suspects: number[] = [];
+    plan.lanes.forEach((lane, index) => {
+      const outcome = outcomes[index];
+      if (outcome?.ran !== true || outcome.error === undefined) return;
+      const stoppedAt = lane.find((message) => !this.#tracker.isMarked(message.offset));
+      if (stoppedAt) suspects.push(stoppedAt.offset);
+    });
+    return suspects;
+  }
+
+  /**
+   * Pauses fetching while the tracker holds more unmarked messages than its bound (a consumer
+   * with manual offsets that does not mark), with an error event saying why; resumes at half.
+   */
+  #boundUnmarked(): void {
+    const bound = this.#settings.maxBufferedMessages * UNMARKED_BOUND_FACTOR;
+    const unmarked = this.#tracker.pending;
+    const held = this.#pauseReasons.has('unmarked');
+    if (!held && unmarked > bound) {
+      const oldest = this.#tracker.unmarked()[0];
+      const error = new UnmarkedOffsetsError(
+        `${this.topic}/${this.partition} holds ${unmarked} delivered messages not marked as consumed (oldest offset ${oldest}), ` +
+          `over the bound of ${bound} (${UNMARKED_BOUND_FACTOR} × maxBufferedMessages); fetching is paused until marks bring it ` +
+          `to ${bound / 2}. A manualOffsetManagement() consumer must mark every message it finished (markAsConsumed).`,
+      );
+      this.#ports.events.emit('error', { error, topic: this.topic, partition: this.partition, ...(oldest === undefined ? {} : { offset: oldest }), kind: 'unmarked-offsets' });
+      this.#setPaused('unmarked', true);
+    } else if (held && unmarked <= bound / 2) {
+      this.#setPaused('unmarked', false);
+    }
   }
 
   #transactionalSenderReady(): Promise<TransactionalSender> {
@@ -381,14 +440,13 @@ export class PartitionProcessor {
     return split;
   }
 
-  /** Runs every lane to its end (a failing lane does not stop its siblings); returns the errors. */
-  async #runLanes(plan: LanePlan, collapsed: boolean): Promise<Error[]> {
-    const results = await Promise.all(plan.lanes.map((messages, index) => this.#runLane(plan.laneIds[index]!, messages, collapsed)));
-    return results.filter((error): error is Error => error !== undefined);
+  /** Runs every lane to its end (a failing lane does not stop its siblings); one outcome per lane. */
+  #runLanes(plan: LanePlan, collapsed: boolean): Promise<LaneOutcome[]> {
+    return Promise.all(plan.lanes.map((messages, index) => this.#runLane(plan.laneIds[index]!, messages, collapsed)));
   }
 
-  async #runLane(lane: number, messages: Message[], collapsed: boolean): Promise<Error | undefined> {
-    if (this.#revoked || this.#stopping) return undefined;
+  async #runLane(lane: number, messages: Message[], collapsed: boolean): Promise<LaneOutcome> {
+    if (this.#revoked || this.#stopping) return { ran: false };
     const ref = { topic: this.topic, partition: this.partition, lane, size: messages.length };
     const consumer = this.#consumerFor(lane);
     attachContext(consumer, {
@@ -418,7 +476,7 @@ export class PartitionProcessor {
       this.#runningLanes -= 1;
     }
     this.#ports.events.emit('lane.finished', { ...ref, at: Date.now(), ...(error ? { error } : {}) });
-    return error;
+    return { ran: true, error };
   }
 
   #attemptMemory(offset: number): AttemptMemory {
@@ -443,7 +501,10 @@ export class PartitionProcessor {
     if (this.#revoked || message.topic !== this.topic || message.partition !== this.partition) return false;
     if (PartitionTransactions.captureMark(this.topic, this.partition, { offset: message.offset, metadata })) return true;
     const marked = this.#tracker.mark(message.offset, metadata);
-    if (marked) this.#commit(false);
+    if (marked) {
+      this.#commit(false);
+      if (this.#pauseReasons.has('unmarked')) this.#boundUnmarked();
+    }
     return marked || this.#tracker.isMarked(message.offset);
   }
 
@@ -472,4 +533,8 @@ export class PartitionProcessor {
   #sleep(ms: number): Promise<void> {
     return sleep(ms, this.#sleepAbort.signal);
   }
+}
+
+function laneErrors(outcomes: readonly LaneOutcome[]): Error[] {
+  return outcomes.flatMap((outcome) => (outcome.ran && outcome.error ? [outcome.error] : []));
 }

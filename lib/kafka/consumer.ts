@@ -1,5 +1,5 @@
 import type { Admin, Consumer, EachBatchPayload, IHeaders, KafkaClient as Kafka, KafkaMessage } from './kafkajs.ts';
-import type { Assignment, OffsetCommit, RawBatch, RawRecord } from './records.ts';
+import { createHeaders, type Assignment, type OffsetCommit, type RawBatch, type RawRecord } from './records.ts';
 
 /** Group membership and fetch settings. */
 export interface ConsumerSettings {
@@ -157,11 +157,22 @@ export function toRawRecord(topic: string, partition: number, message: KafkaMess
 }
 
 function decodeHeaders(headers: IHeaders | undefined): Record<string, string | undefined> {
-  const decoded: Record<string, string | undefined> = {};
+  const decoded = createHeaders();
   if (!headers) return decoded;
   for (const [name, value] of Object.entries(headers)) {
-    const first = Array.isArray(value) ? value[0] : value;
-    decoded[name] = first === undefined ? undefined : Buffer.isBuffer(first) ? first.toString('utf8') : String(first);
+    const first = ownHeaderValues(name, value)[0];
+    decoded[name] = first === undefined || first === null ? undefined : Buffer.isBuffer(first) ? first.toString('utf8') : String(first);
   }
   return decoded;
+}
+
+/**
+ * The values kafkajs decoded for one header name. Its decoder collects repeated headers in a plain
+ * object and, for a name `Object.prototype` has (`__proto__`, `constructor`, ...), takes the
+ * inherited member for a first value: `[Object.prototype, value]`. That member is dropped here.
+ */
+function ownHeaderValues(name: string, value: unknown): unknown[] {
+  if (!Array.isArray(value)) return [value];
+  const inherited: unknown = ({} as Record<string, unknown>)[name];
+  return inherited !== undefined && value[0] === inherited ? value.slice(1) : value;
 }

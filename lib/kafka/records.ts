@@ -1,3 +1,12 @@
+/**
+ * An empty header map without a prototype: every header name, `__proto__` and `constructor`
+ * included, is a plain own key, and no header can reach `Object.prototype`. Every map of headers
+ * taken from a record is built on one.
+ */
+export function createHeaders<V extends string | undefined = string | undefined>(): Record<string, V> {
+  return Object.create(null) as Record<string, V>;
+}
+
 /** A consumed record as the kafka boundary hands it over: raw bytes, headers as strings. */
 export interface RawRecord {
   topic: string;
@@ -5,7 +14,10 @@ export interface RawRecord {
   offset: number;
   key: Buffer | null;
   value: Buffer | null;
-  /** Header values decoded as UTF-8 (the first value when a header repeats). */
+  /**
+   * Header values decoded as UTF-8 (the first value when a header repeats), in a map without a
+   * prototype ({@link createHeaders}).
+   */
   headers: Record<string, string | undefined>;
   /** Milliseconds since the epoch. */
   timestamp: number;

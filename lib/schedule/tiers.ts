@@ -1,4 +1,5 @@
 import type { OutboundMessage } from '../dispatch/message.ts';
+import { createHeaders } from '../kafka/records.ts';
 
 /**
  * A delay tier: a topic beside a job topic where every message waits about the same time. Because
@@ -120,7 +121,7 @@ export function readTimeHeader(headers: Readonly<Record<string, string | undefin
 
 /** Headers to produce again: the consumed ones without the missing values. */
 export function definedHeaders(headers: Readonly<Record<string, string | undefined>>): Record<string, string> {
-  const defined: Record<string, string> = {};
+  const defined = createHeaders<string>();
   for (const [name, value] of Object.entries(headers)) if (value !== undefined) defined[name] = value;
   return defined;
 }

@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import type { Message as KafkaMessage } from '../../lib/kafka/kafkajs.ts';
+import { Consumer } from '../../lib/consume/consumer.ts';
+import type { Message } from '../../lib/consume/message.ts';
 import { Job } from '../../lib/job/job.ts';
 import { stopApps, testApp } from '../support/app.ts';
 import { createTopic, readAll, unique, waitFor } from '../support/kafka.ts';
@@ -76,6 +78,38 @@ describe('bad input (broker)', function () {
     // Bad-input events say where the message was (other events, e.g. a transient consumer restart, need not).
     const badInput = errors.filter((e) => badInputKinds.includes(e.kind ?? ''));
     expect(badInput.filter((e) => e.offset === undefined), 'bad-input events without an offset').to.deep.equal([]);
+  });
+
+  it('a header named __proto__ or constructor reaches the consumer and its dead-letter copy as a plain header', async () => {
+    const topic = await createTopic(unique('proto'), 1);
+    const dlq = await createTopic(unique('proto-dlq'), 1);
+    await produceRaw(topic, [{ key: 'k', value: 'x', partition: 0, headers: { ['__proto__']: 'p-value', constructor: 'c-value', plain: 'v' } }]);
+    const seen: Record<string, string | undefined>[] = [];
+    class Fails extends Consumer {
+      consume(messages: Message[]) {
+        seen.push({ ...messages[0]!.headers });
+        throw new Error('to the DLQ');
+      }
+    }
+    const copies: Record<string, string | undefined>[] = [];
+    class Copies extends Consumer {
+      consume(messages: Message[]) {
+        for (const message of messages) copies.push({ ...message.headers });
+      }
+    }
+    const app = testApp().routes((r) => {
+      r.topic(topic, Fails, (t) => t.deadLetterQueue({ topic: dlq, maxRetries: 0 }));
+      r.topic(dlq, Copies);
+    });
+    await app.run();
+    await waitFor(() => copies.length === 1, { what: 'the dead-letter copy' });
+    for (const headers of [seen[0]!, copies[0]!]) {
+      expect(Object.getOwnPropertyDescriptor(headers, '__proto__')?.value).to.equal('p-value');
+      expect(Object.getOwnPropertyDescriptor(headers, 'constructor')?.value).to.equal('c-value');
+      expect(headers.plain).to.equal('v');
+    }
+    expect(copies[0]!['source-offset']).to.equal('0');
+    expect(Object.getPrototypeOf({})).to.equal(Object.prototype);
   });
 
   it('soak: 10 000 healthy jobs and 500 poison messages; all healthy run in key order, all poison is dead-lettered, the worker never restarts', async () => {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Consumer } from '../../lib/consume/consumer.ts';
 import type { Message } from '../../lib/consume/message.ts';
-import { OffsetMetadataTooLargeError } from '../../lib/errors.ts';
+import { OffsetMetadataTooLargeError, UnmarkedOffsetsError } from '../../lib/errors.ts';
 import { stopApps, testApp } from '../support/app.ts';
 import { committedOffsets, createTopic, unique, waitFor } from '../support/kafka.ts';
 import { produceRaw } from '../support/produce.ts';
@@ -159,5 +159,38 @@ describe('offsets, marks and metadata with lanes (broker)', function () {
     expect(thrown).to.be.instanceOf(OffsetMetadataTooLargeError);
     expect((thrown as Error).message).to.contain(`${topic}/0@0`).and.contain('4096');
     await waitFor(async () => (await committedOffsets(app.groupId, topic)).get(0)?.metadata === 'ref:blob-1', { what: 'the small metadata committed' });
+  });
+
+  it('a manual-offsets consumer that does not mark is paused at the unmarked bound, with an event, and resumes once it marks', async () => {
+    const topic = await createTopic(unique('unmarked'), 1);
+    // Small record batches and small fetches, so that fetching (not the broker's first batch) bounds what arrives.
+    await produceRaw(topic, Array.from({ length: 1000 }, (_, n) => ({ key: 'k', value: `${n}:${'x'.repeat(100)}`, partition: 0 })), 20);
+    const held: { consumer: Consumer; last: Message }[] = [];
+    let consumed = 0;
+    class Holder extends Consumer {
+      consume(messages: Message[]) {
+        consumed += messages.length;
+        held.push({ consumer: this, last: messages[messages.length - 1]! });
+      }
+    }
+    // Bound: 10 × maxBufferedMessages = 100 unmarked messages.
+    const app = testApp({ maxBufferedMessages: 10, maxBatchSize: 10, consumer: { maxBytesPerPartition: 4096 } }).routes((r) => r.topic(topic, Holder, (t) => t.manualOffsetManagement()));
+    const errors: { kind?: string; error: Error }[] = [];
+    app.on('error', (e) => errors.push(e));
+    await app.run();
+    await waitFor(() => errors.some((e) => e.kind === 'unmarked-offsets'), { what: 'the unmarked-offsets event' });
+    expect(consumed, 'consumed while held: the bound and a few fetches').to.be.lessThan(1000);
+    expect(errors.find((e) => e.kind === 'unmarked-offsets')!.error).to.be.instanceOf(UnmarkedOffsetsError);
+    expect(errors.find((e) => e.kind === 'unmarked-offsets')!.error.message).to.contain(`${topic}/0`).and.contain('markAsConsumed');
+    const markHeld = () => {
+      for (const { consumer, last } of held.splice(0)) consumer.markAsConsumed(last);
+    };
+    markHeld();
+    const marking = setInterval(markHeld, 20);
+    try {
+      await waitFor(async () => (await committedOffsets(app.groupId, topic)).get(0)?.offset === 1000, { what: 'offset 1000 committed' });
+    } finally {
+      clearInterval(marking);
+    }
   });
 });

@@ -206,4 +206,27 @@ describe('transactions (broker)', function () {
     expect(plainCommits, 'the offset went with the transaction').to.not.include(1);
     expect(await visibleValues(dlq)).to.deep.equal(['bad']);
   });
+
+  it("transactionScope 'batch': lanes that never started because the worker stopped are not committed", async () => {
+    const input = await createTopic(unique('tb-stop'), 1);
+    const groupId = unique('group');
+    await produceRaw(input, Array.from({ length: 20 }, (_, n) => ({ key: `k${n % 4}`, value: String(n), partition: 0 })));
+    const consumed = new Set<number>();
+    class Counter extends Consumer {
+      consume(messages: Message[]) {
+        for (const message of messages) consumed.add(message.offset);
+      }
+    }
+    const app = testApp({ groupId, maxBufferedMessages: 10_000 }).routes((r) =>
+      r.topic(input, Counter, (t) => t.virtualPartitions({ partitioner: (m) => m.key, maxPartitions: 4, transactionScope: 'batch' })),
+    );
+    let stopping: Promise<void> | undefined;
+    // Asked synchronously at the batch's start: the stop lands while the batch's transaction begins.
+    app.on('batch.started', () => (stopping ??= app.stop()));
+    await app.run();
+    await waitFor(() => stopping !== undefined, { what: 'the first batch' });
+    await stopping;
+    const committed = (await committedOffsets(groupId, input)).get(0)?.offset ?? -1;
+    for (let offset = 0; offset < committed; offset += 1) expect(consumed.has(offset), `offset ${offset} is below the committed ${committed}`).to.equal(true);
+  });
 });

@@ -7,7 +7,8 @@ import { encodeEnvelope } from '../../lib/job/envelope.ts';
 import { Job } from '../../lib/job/job.ts';
 import type { PartitionerInput } from '../../lib/routing/route.ts';
 import { stopApps, testApp } from '../support/app.ts';
-import { createTopic, rawKafka, unique, waitFor } from '../support/kafka.ts';
+import { committedOffsets, createTopic, rawKafka, unique, waitFor } from '../support/kafka.ts';
+import { produceRaw } from '../support/produce.ts';
 
 /** Produces job messages for `jobClass` directly, bypassing Partita's dispatcher. */
 async function produceJobs(topic: string, jobClass: string, items: { key: string; args: unknown[] }[], perRequest = items.length): Promise<void> {
@@ -149,6 +150,32 @@ describe('virtual partitions (broker)', function () {
     expect(failures[0]!.error).to.be.instanceOf(BadMessageError);
     expect((failures[0]!.error as BadMessageError).kind).to.equal('not-json');
     expect(performed.sort()).to.deep.equal([0, 1, 3, 5]);
+  });
+
+  it('V9, plain consumer: lanes that returned are marked even when a sibling failed; the collapsed retry runs only the failed lane', async () => {
+    const topic = await createTopic(unique('v9-plain'), 1);
+    await produceRaw(topic, Array.from({ length: 300 }, (_, n) => ({ key: `k${n % 4}`, value: String(n), partition: 0 })));
+    const runs = new Map<number, number>();
+    let failed = false;
+    class FailsOnce extends Consumer {
+      consume(messages: Message[]) {
+        for (const message of messages) runs.set(message.offset, (runs.get(message.offset) ?? 0) + 1);
+        if (!failed && messages.some((message) => message.key === 'k0')) {
+          failed = true;
+          throw new Error('lane k0 fails once');
+        }
+      }
+    }
+    const app = testApp({ maxBufferedMessages: 10_000, pause: { timeout: 50, maxTimeout: 50 } }).routes((r) =>
+      r.topic(topic, FailsOnce, (t) => t.virtualPartitions({ partitioner: (m) => m.key, maxPartitions: 4, reducer: (key) => Number(key.slice(1)) })),
+    );
+    let collapsedRuns = 0;
+    app.on('batch.started', (e) => e.collapsed && (collapsedRuns += 1));
+    await app.run();
+    await waitFor(async () => collapsedRuns > 0 && (await committedOffsets(app.groupId, topic)).get(0)?.offset === 300, { what: 'a collapsed retry and offset 300 committed' });
+    const twice = [...runs].filter(([offset, count]) => offset % 4 !== 0 && count > 1).map(([offset]) => offset);
+    expect(twice, 'messages of the lanes that returned, run again').to.deep.equal([]);
+    expect([...runs].filter(([offset, count]) => offset % 4 === 0 && count === 2).length, 'the failed lane ran twice').to.be.greaterThan(0);
   });
 
   it('V11: without marks, the last offset is committed once, after every lane finished', async () => {
