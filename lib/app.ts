@@ -1,10 +1,11 @@
 import type { KafkaClient as Kafka } from './kafka/kafkajs.ts';
-import { DEFAULT_PAUSE } from './consume/backoff.ts';
+import { backoffDelay, DEFAULT_PAUSE } from './consume/backoff.ts';
+import { sleep } from './consume/sleep.ts';
 import { Worker } from './consume/worker.ts';
 import { WorkerEmitter, type WorkerEvents } from './consume/worker-events.ts';
 import { currentDispatcher, hasDispatcher, useDispatcher, closeDispatcher } from './dispatch/default-dispatcher.ts';
 import { Dispatcher, type DispatcherOptions } from './dispatch/dispatcher.ts';
-import { InvalidOptionError } from './errors.ts';
+import { ConsumerRestartError, InvalidOptionError } from './errors.ts';
 import type { JobClass } from './job/job.ts';
 import { JobRegistry } from './job/registry.ts';
 import { ensureTopics, partitionCounts, withAdmin } from './kafka/admin.ts';
@@ -55,6 +56,9 @@ export interface AppConfig {
   handleSignals?: boolean;
 }
 
+/** Waits before a worker that failed to start (after a pattern pick-up) is tried again: 1 s doubling to 30 s. */
+const WORKER_RESTART_BACKOFF = { timeout: 1000, maxTimeout: 30_000, exponentialBackoff: true };
+
 /**
  * A worker app: routes, job registry, and the engine that runs them.
  *
@@ -78,6 +82,10 @@ export class App extends WorkerEmitter {
   #activeRoutes: RouteDefinition[] = [];
   #discoveryTimer: NodeJS.Timeout | undefined;
   #reconfiguring: Promise<void> = Promise.resolve();
+  /** The preparation (discovery, topic creation) of the start under way; never rejects. */
+  #preparing: Promise<unknown> = Promise.resolve();
+  /** Aborts the waits between restart attempts when the app stops. */
+  readonly #stopAbort = new AbortController();
   #removeSignalHook: (() => void) | undefined;
   #stopped: Promise<void> | undefined;
 
@@ -119,11 +127,27 @@ export class App extends WorkerEmitter {
    * Creates declared topics that are missing, joins the consumer group and starts consuming.
    * Every job topic also gets its delay tiers routed (and created when missing): see
    * `delayTopics()`. Resolves once the first partition assignment arrived. Jobs enqueued from
-   * inside jobs use the app's dispatcher unless `configure()` set another one.
+   * inside jobs use the app's dispatcher unless `configure()` set another one. When `stop()` is
+   * called meanwhile, `run()` resolves without leaving a worker running.
    */
   async run(): Promise<void> {
     if (this.#started) throw new InvalidOptionError('run', 'the app is already running');
     this.#started = true;
+    const prepared = this.#prepareRun();
+    this.#preparing = prepared.catch(() => undefined);
+    const { patterns } = await prepared;
+    if (this.#stopping) return;
+    if (this.#activeRoutes.length > 0) await this.#startWorker();
+    if (this.#stopping || patterns.length === 0) return;
+    const interval = this.config.discoveryIntervalMs ?? (process.env.NODE_ENV === 'production' ? 60_000 : 5_000);
+    this.#discoveryTimer = setInterval(() => {
+      this.#reconfiguring = this.#reconfiguring.then(() => this.#pickUpNewTopics());
+    }, interval);
+    this.#discoveryTimer.unref();
+  }
+
+  /** Validation, the default dispatcher, the signal hook, and the first discovery. */
+  async #prepareRun(): Promise<RoutesBuilder> {
     const { routes, patterns } = this.#routes;
     validatePatterns(routes, patterns);
     if (!hasDispatcher()) {
@@ -135,14 +159,7 @@ export class App extends WorkerEmitter {
     if (this.#activeRoutes.length === 0 && patterns.length === 0) {
       throw new InvalidOptionError('routes', 'the app has no routes; add r.activeJobTopic(...), r.topic(...) or r.pattern(...)');
     }
-    if (this.#activeRoutes.length > 0) await this.#startWorker();
-    if (patterns.length > 0) {
-      const interval = this.config.discoveryIntervalMs ?? (process.env.NODE_ENV === 'production' ? 60_000 : 5_000);
-      this.#discoveryTimer = setInterval(() => {
-        this.#reconfiguring = this.#reconfiguring.then(() => this.#pickUpNewTopics());
-      }, interval);
-      this.#discoveryTimer.unref();
-    }
+    return this.#routes;
   }
 
   /** Topics that patterns match now and that no route consumes yet (reported as `topic.discovered`). */
@@ -158,23 +175,47 @@ export class App extends WorkerEmitter {
   /**
    * kafkajs reads a subscription once, so new topics need a new consumer: the running worker stops
    * gracefully (finishing and committing what runs, within shutdownTimeoutMs) and a worker with the
-   * larger subscription starts from the committed offsets. Nothing is lost or committed twice.
+   * larger subscription starts from the committed offsets. Nothing is lost or committed twice. A
+   * worker that fails to start is reported and tried again with a backoff until one runs.
    */
   async #pickUpNewTopics(): Promise<void> {
     if (this.#stopping) return;
+    let found: RouteDefinition[];
     try {
-      const found = await this.#discover();
-      if (found.length === 0 || this.#stopping) return;
-      this.#activeRoutes = [...this.#activeRoutes, ...found];
-      await this.#worker?.stop();
-      if (!this.#stopping) await this.#startWorker();
+      found = await this.#discover();
     } catch (cause) {
       this.emit('error', { error: cause instanceof Error ? cause : new Error(String(cause)), kind: 'topic-discovery' });
+      return;
+    }
+    if (found.length === 0 || this.#stopping) return;
+    this.#activeRoutes = [...this.#activeRoutes, ...found];
+    await this.#worker?.stop();
+    for (let attempt = 1; !this.#stopping; attempt += 1) {
+      try {
+        await this.#startWorker();
+        return;
+      } catch (cause) {
+        if (this.#stopping) return;
+        const retryInMs = backoffDelay(WORKER_RESTART_BACKOFF, attempt);
+        const reason = cause instanceof Error ? cause.message : String(cause);
+        const topics = this.#activeRoutes.map((route) => route.topic).join(', ');
+        const error = new ConsumerRestartError(
+          `The worker of group "${this.groupId}" for ${topics} could not start after new topics were found (attempt ${attempt}): ${reason}. ` +
+            `Trying again in ${retryInMs} ms.`,
+          { cause },
+        );
+        this.emit('error', { error, kind: 'worker-start' });
+        await this.#worker?.stop();
+        await sleep(retryInMs, this.#stopAbort.signal);
+      }
     }
   }
 
   async #startWorker(): Promise<void> {
-    const { routes, deadLetterPartitions } = await this.#prepareTopics(this.#activeRoutes);
+    const prepared = this.#prepareTopics(this.#activeRoutes);
+    this.#preparing = prepared.catch(() => undefined);
+    const { routes, deadLetterPartitions } = await prepared;
+    if (this.#stopping) return;
     const worker = new Worker(this.#kafka, routes, this.registry, () => this.dispatcher, this, {
       consumer: { ...this.config.consumer, groupId: this.groupId },
       pause: { ...DEFAULT_PAUSE, ...this.config.pause },
@@ -208,10 +249,15 @@ export class App extends WorkerEmitter {
       const sources = await partitionCounts(admin, [...deadLetterRoutes, ...jobRoutes].map((route) => route.topic));
       const partitionsOf = (route: RouteDefinition) => sources.get(route.topic) ?? route.topicConfig?.partitions ?? 1;
       const delay = delayRoutes(jobRoutes.map((route) => ({ topic: route.topic, partitions: partitionsOf(route), pause: route.pause })));
-      await ensureTopics(admin, [
-        ...deadLetterRoutes.map((route) => ({ topic: route.deadLetterQueue!.topic as string, partitions: partitionsOf(route) })),
-        ...delay.map((route) => ({ topic: route.topic, ...route.topicConfig! })),
-      ]);
+      // Routes may share a dead-letter topic: it is asked for once (kafkajs refuses a topic named
+      // twice in one request), with the partitions of its largest source.
+      const deadLetterSpecs = new Map<string, { topic: string; partitions: number }>();
+      for (const route of deadLetterRoutes) {
+        const topic = route.deadLetterQueue!.topic as string;
+        const partitions = Math.max(partitionsOf(route), deadLetterSpecs.get(topic)?.partitions ?? 0);
+        deadLetterSpecs.set(topic, { topic, partitions });
+      }
+      await ensureTopics(admin, [...deadLetterSpecs.values(), ...delay.map((route) => ({ topic: route.topic, ...route.topicConfig! }))]);
       return { routes: [...declared, ...delay], deadLetterPartitions: await partitionCounts(admin, deadLetterTopics) };
     });
   }
@@ -225,8 +271,16 @@ export class App extends WorkerEmitter {
 
   async #stop(): Promise<void> {
     this.#stopping = true;
+    this.#stopAbort.abort();
     if (this.#discoveryTimer) clearInterval(this.#discoveryTimer);
+    // A start under way (run(), a pick-up) creates no worker once its preparation sees the stop;
+    // a worker it already created is stopped here, even while it is still joining the group.
+    for (let preparing: Promise<unknown> | undefined; preparing !== this.#preparing; ) {
+      preparing = this.#preparing;
+      await preparing;
+    }
     this.#removeSignalHook?.();
+    await this.#worker?.stop();
     await this.#reconfiguring;
     await this.#worker?.stop();
     if (this.#ownsDefaultDispatcher && hasDispatcher() && currentDispatcher() === this.#dispatcher) await closeDispatcher();

@@ -123,3 +123,12 @@ export class TransactionError extends PartitaError {}
  * found early on its job topic that could not be sent back to the delay tiers.
  */
 export class SchedulingError extends PartitaError {}
+
+/**
+ * The worker could not bring a consumer back: a new consumer after kafkajs gave up on one, or a
+ * worker restarted to pick up new topics, failed to start. It is tried again with a backoff.
+ */
+export class ConsumerRestartError extends PartitaError {}
+
+/** Shutdown could not finish something within `shutdownTimeoutMs` (it was abandoned). */
+export class ShutdownTimeoutError extends PartitaError {}

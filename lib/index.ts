@@ -49,6 +49,8 @@ export {
   UnrecoverableError,
   TransactionError,
   SchedulingError,
+  ConsumerRestartError,
+  ShutdownTimeoutError,
   type BadInputKind,
   type MessageCoordinates,
 } from './errors.ts';

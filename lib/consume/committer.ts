@@ -28,6 +28,8 @@ export class Committer {
   #inFlight: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #held = false;
+  /** Called when the group has a new generation (a shutdown flush waits for it). */
+  readonly #releaseWaiters = new Set<() => void>();
 
   constructor(ports: CommitPorts, intervalMs: number) {
     this.#ports = ports;
@@ -66,6 +68,7 @@ export class Committer {
   /** The group has a new generation: send held commits for partitions still owned. */
   release(): void {
     this.#held = false;
+    for (const resume of [...this.#releaseWaiters]) resume();
     this.#schedule(0);
   }
 
@@ -76,14 +79,33 @@ export class Committer {
     this.#committed.delete(key);
   }
 
-  /** Sends everything pending now and waits for it (used at shutdown). */
-  async flush(): Promise<void> {
+  /**
+   * Sends everything pending now and waits for it (used at shutdown). While the group rebalances,
+   * it first waits for the rejoin (until `deadline`, a `Date.now()` time) and sends for the
+   * partitions still owned then; past the deadline it sends anyway, before the member leaves (a
+   * commit of a generation that is over is refused by the broker, never applied).
+   */
+  async flush(deadline: number): Promise<void> {
+    if (this.#held && this.#pending.size > 0) await this.#released(deadline);
+    this.#held = false;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     for (let round = 0; round < 3 && (this.#pending.size > 0 || this.#inFlight); round += 1) {
       if (this.#inFlight) await this.#inFlight;
       if (this.#pending.size > 0) await this.#send();
     }
+  }
+
+  #released(deadline: number): Promise<void> {
+    return new Promise((resolve) => {
+      const resume = () => {
+        clearTimeout(timer);
+        this.#releaseWaiters.delete(resume);
+        resolve();
+      };
+      const timer = setTimeout(resume, Math.max(0, deadline - Date.now()));
+      this.#releaseWaiters.add(resume);
+    });
   }
 
   #schedule(delayMs: number): void {

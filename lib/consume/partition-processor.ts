@@ -101,6 +101,8 @@ export class PartitionProcessor {
   #revoked = false;
   #paused = false;
   #committedMetadata: string | null = null;
+  /** The read made at assignment; `undefined` when it failed (it was reported, and is read again). */
+  readonly #assignedMetadata: Promise<{ metadata: string | null } | undefined>;
   #prepared = false;
   readonly #budget: RetryBudget;
   /** Attempts of messages of the batch in progress; cleared when a batch ends. */
@@ -129,6 +131,11 @@ export class PartitionProcessor {
         this.#commit(false);
       },
     });
+    // Handled at once: a partition may never get a batch, and a transactional one reads its own.
+    this.#assignedMetadata = settings.committedMetadata.then(
+      (metadata) => ({ metadata }),
+      () => undefined,
+    );
     // Every running job of the partition may listen to this one signal.
     setMaxListeners(LISTENERS_PER_SIGNAL, this.#abort.signal);
   }
@@ -179,10 +186,20 @@ export class PartitionProcessor {
     return this.#running ?? Promise.resolve();
   }
 
-  /** Ends this partition's transactional producer once no transaction runs (after revoke or drain). */
-  async close(): Promise<void> {
-    await this.#transactions.idle();
+  /**
+   * Ends this partition's transactional producer once no transaction runs (after revoke or drain),
+   * or after `timeoutMs` with one still open: that transaction is abandoned (it never commits; the
+   * next owner's producer fences it). Resolves false when a transaction was abandoned.
+   */
+  async close(timeoutMs: number): Promise<boolean> {
+    const bound = new AbortController();
+    const idle = await Promise.race([
+      this.#transactions.idle().then(() => true),
+      sleep(timeoutMs, bound.signal).then(() => false),
+    ]);
+    bound.abort();
     await this.#closeTransactionalSender();
+    return idle;
   }
 
   /** Pause state is lost when kafkajs restarts its consumer: apply it again. */
@@ -388,26 +405,31 @@ export class PartitionProcessor {
   }
 
   /**
-   * Before the first batch. A transactional route first fences the previous owner (waiting for
-   * the transaction it left open to end) and then reads the committed offset, now stable; records
-   * below it were delivered from an older committed offset and are already done.
+   * Before the first batch: the metadata committed for the partition (read at assignment, read
+   * again here until it works when that failed). A transactional route first fences the previous
+   * owner (waiting for the transaction it left open to end) and then reads the committed offset,
+   * now stable; records below it were delivered from an older committed offset and are already done.
    */
   async #prepare(): Promise<void> {
     const { route } = this.#settings;
-    if (!route.transactional && route.virtualPartitions?.transactionScope !== 'batch') {
-      this.#committedMetadata = await this.#settings.committedMetadata.catch(() => null);
-      return;
+    const fences = route.transactional || route.virtualPartitions?.transactionScope === 'batch';
+    if (!fences) {
+      const assigned = await this.#assignedMetadata;
+      if (assigned) {
+        this.#committedMetadata = assigned.metadata;
+        return;
+      }
     }
     for (let attempt = 1; !this.#revoked && !this.#stopping; attempt += 1) {
       try {
-        await this.#transactions.prepare();
+        if (fences) await this.#transactions.prepare();
         const committed = await this.#settings.fetchCommitted();
         this.#committedMetadata = committed?.metadata ?? null;
-        if (committed && committed.offset >= 0) this.#dropBelow(committed.offset);
+        if (fences && committed && committed.offset >= 0) this.#dropBelow(committed.offset);
         return;
       } catch (cause) {
         const error = cause instanceof Error ? cause : new Error(String(cause));
-        this.#ports.events.emit('error', { error, topic: this.topic, partition: this.partition, kind: 'transaction-prepare' });
+        this.#ports.events.emit('error', { error, topic: this.topic, partition: this.partition, kind: fences ? 'transaction-prepare' : 'offset-fetch' });
         await this.#sleep(backoffDelay(this.#settings.pause, attempt));
       }
     }

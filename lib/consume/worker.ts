@@ -1,13 +1,13 @@
 import type { KafkaClient as Kafka } from '../kafka/kafkajs.ts';
 import type { Dispatcher } from '../dispatch/dispatcher.ts';
-import { InvalidOptionError } from '../errors.ts';
+import { ConsumerRestartError, InvalidOptionError, ShutdownTimeoutError } from '../errors.ts';
 import type { JobRegistry } from '../job/registry.ts';
 import { KafkaConsumerClient, type ConsumerSettings } from '../kafka/consumer.ts';
 import { KafkaProducerSender } from '../kafka/producer.ts';
 import type { Assignment, RawBatch } from '../kafka/records.ts';
 import type { PauseSettings, RouteDefinition } from '../routing/route.ts';
 import { diffAssignments, partitionKey } from './assignment.ts';
-import { DEFAULT_PAUSE } from './backoff.ts';
+import { backoffDelay, DEFAULT_PAUSE } from './backoff.ts';
 import { Committer } from './committer.ts';
 import { Consumer } from './consumer.ts';
 import { JobConsumer } from './job-consumer.ts';
@@ -33,7 +33,11 @@ export interface WorkerSettings {
   transactionalIdPrefix: string;
 }
 
-const CRASH_RESTART_MS = 1000;
+/**
+ * Waits before a new consumer replaces one kafkajs gave up on: 1 s, doubling to 30 s, for as long as
+ * the worker runs (each failed attempt is reported).
+ */
+const CRASH_RESTART_BACKOFF = { timeout: 1000, maxTimeout: 30_000, exponentialBackoff: true };
 
 /**
  * A consumer-group member running the app's routes: one {@link PartitionProcessor} per assigned
@@ -49,9 +53,15 @@ export class Worker {
   readonly #processors = new Map<string, PartitionProcessor>();
   readonly #committer: Committer;
   #client: KafkaConsumerClient | undefined;
+  /** The client's start (connect, subscribe, first join) while it is under way; never rejects. */
+  #clientStarting: Promise<void> = Promise.resolve();
   #assignment: Assignment = new Map();
   #stopping = false;
+  #stopped: Promise<void> | undefined;
   #joined: (() => void) | undefined;
+  #restartTimer: NodeJS.Timeout | undefined;
+  /** New consumers tried since kafkajs last gave up on one; reset by a successful join. */
+  #restartAttempts = 0;
 
   constructor(kafka: Kafka, routes: readonly RouteDefinition[], registry: JobRegistry, dispatcher: () => Dispatcher, events: WorkerEmitter, settings: WorkerSettings) {
     this.#kafka = kafka;
@@ -74,7 +84,10 @@ export class Worker {
     return this.#settings.consumer.groupId;
   }
 
-  /** Joins the group and starts consuming; resolves once the first assignment arrived. */
+  /**
+   * Joins the group and starts consuming; resolves once the first assignment arrived (or after the
+   * rebalance timeout), or at once when {@link stop} is called meanwhile.
+   */
   async start(): Promise<void> {
     const joined = new Promise<void>((resolve) => (this.#joined = resolve));
     await this.#startClient();
@@ -82,23 +95,35 @@ export class Worker {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([joined, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeout)))]);
     clearTimeout(timer);
+    if (this.#stopping) return;
     this.#events.emit('worker.started', { groupId: this.groupId, topics: [...this.#routes.keys()] });
   }
 
   /**
    * Stops fetching, lets running batches finish within `shutdownTimeoutMs`, commits what is done,
    * and leaves the group. Work not finished by then is abandoned (its signal aborts) and runs
-   * again on the partition's next owner.
+   * again on the partition's next owner. Its transactions get `shutdownTimeoutMs` again to end
+   * (a revoked one aborts); one still open then is abandoned too (it never commits; the next
+   * owner's producer fences it). A commit held by a rebalance in progress is sent after the
+   * rejoin, for the partitions still owned, within the first bound. Idempotent.
    */
-  async stop(): Promise<void> {
-    if (this.#stopping) return;
+  stop(): Promise<void> {
+    this.#stopped ??= this.#stop();
+    return this.#stopped;
+  }
+
+  async #stop(): Promise<void> {
     this.#stopping = true;
+    const deadline = Date.now() + this.#settings.shutdownTimeoutMs;
+    clearTimeout(this.#restartTimer);
+    this.#joined?.();
+    await this.#clientStarting;
     this.#client?.pauseAll(this.#assignment);
     const processors = [...this.#processors.values()];
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.all(processors.map((processor) => processor.drain())),
-      new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#settings.shutdownTimeoutMs))),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, remaining(deadline)))),
     ]);
     clearTimeout(timer);
     let unfinished = 0;
@@ -108,25 +133,47 @@ export class Worker {
         processor.revoke();
       }
     }
-    await this.#committer.flush();
-    await Promise.all(processors.map((processor) => processor.close()));
-    await this.#client?.stop();
+    await this.#committer.flush(deadline);
+    // Revoked work gets as long again to end its transactions (a revoked one aborts and rolls back).
+    const closed = await Promise.all(processors.map((processor) => processor.close(this.#settings.shutdownTimeoutMs)));
+    processors.forEach((processor, index) => {
+      if (closed[index]) return;
+      const { topic, partition } = processor;
+      const error = new ShutdownTimeoutError(
+        `A transaction on ${topic}/${partition} was still open after twice shutdownTimeoutMs (${this.#settings.shutdownTimeoutMs} ms each): ` +
+          'it was abandoned (nothing it produced or marked is committed; the next owner fences it). ' +
+          "Let jobs end their transaction when this.signal aborts, or raise shutdownTimeoutMs.",
+      );
+      this.#events.emit('error', { error, topic, partition, kind: 'shutdown' });
+    });
+    await this.#client?.stop().catch((cause: unknown) => {
+      this.#events.emit('error', { error: cause instanceof Error ? cause : new Error(String(cause)), kind: 'shutdown' });
+    });
     this.#client = undefined;
     this.#processors.clear();
     this.#events.emit('worker.stopped', { groupId: this.groupId, unfinished });
   }
 
+  /** Connects a new consumer client and starts it; a client that fails to start is closed again. */
   async #startClient(): Promise<void> {
     const client = new KafkaConsumerClient(this.#kafka, this.#settings.consumer);
     this.#client = client;
     const subscriptions = [...this.#routes.values()].map((route) => ({ topic: route.topic, fromBeginning: route.initialOffset === 'earliest' }));
-    await client.start(subscriptions, {
+    const started = client.start(subscriptions, {
       onBatch: (batch) => this.#onBatch(batch),
       onAssignment: (assignment) => this.#onAssignment(assignment),
       onRebalancing: () => this.#committer.hold(),
       onCrash: (error, willRestart) => this.#onCrash(client, error, willRestart),
       onInternalError: (error) => this.#events.emit('error', { error, kind: 'engine' }),
     });
+    this.#clientStarting = started.catch(() => undefined);
+    try {
+      await started;
+    } catch (error) {
+      if (this.#client === client) this.#client = undefined;
+      await client.stop().catch(() => undefined);
+      throw error;
+    }
   }
 
   #owns(topic: string, partition: number): boolean {
@@ -144,7 +191,7 @@ export class Worker {
       const key = partitionKey(topic, partition);
       const processor = this.#processors.get(key);
       processor?.revoke();
-      void processor?.close();
+      void processor?.close(this.#settings.shutdownTimeoutMs);
       this.#processors.delete(key);
       this.#committer.forget(topic, partition);
       this.#client?.resume(topic, partition);
@@ -157,6 +204,7 @@ export class Worker {
     }
     for (const { topic, partition } of change.kept) this.#processors.get(partitionKey(topic, partition))?.reapplyPause();
     if (this.#stopping) this.#client?.pauseAll(next);
+    this.#restartAttempts = 0;
     this.#committer.release();
     this.#joined?.();
     this.#joined = undefined;
@@ -168,22 +216,48 @@ export class Worker {
   }
 
   #onCrash(client: KafkaConsumerClient, error: Error, willRestart: boolean): void {
+    if (this.#client !== client) return;
     this.#events.emit('error', { error, kind: willRestart ? 'consumer-restart' : 'consumer-crash' });
-    if (willRestart || this.#stopping || this.#client !== client) return;
-    // kafkajs gave up on this consumer: everything it owned is lost; join again with a new one.
+    if (this.#stopping) return;
+    // kafkajs left the group before it reported the crash: everything this member owned may
+    // already run elsewhere. Whether kafkajs rejoins itself or a new client does, the partitions
+    // it gets back start from their committed offsets, with new processors.
+    this.#revokeAll();
+    if (willRestart) return;
+    this.#client = undefined;
+    void client.stop().catch(() => undefined);
+    this.#scheduleRestart();
+  }
+
+  /** Drops every partition: running work sees its signal abort, queued work never starts. */
+  #revokeAll(): void {
     for (const processor of this.#processors.values()) {
       processor.revoke();
-      void processor.close();
+      void processor.close(this.#settings.shutdownTimeoutMs);
+      this.#committer.forget(processor.topic, processor.partition);
     }
     this.#processors.clear();
     this.#assignment = new Map();
-    this.#client = undefined;
-    setTimeout(() => {
+  }
+
+  /** kafkajs gave up on its consumer: a new one joins after a backoff, tried until one starts. */
+  #scheduleRestart(): void {
+    this.#restartAttempts += 1;
+    const attempt = this.#restartAttempts;
+    this.#restartTimer = setTimeout(() => {
       if (this.#stopping) return;
-      this.#startClient().catch((startError: unknown) => {
-        this.#events.emit('error', { error: startError instanceof Error ? startError : new Error(String(startError)), kind: 'consumer-crash' });
+      this.#startClient().catch((cause: unknown) => {
+        if (this.#stopping) return;
+        const retryInMs = backoffDelay(CRASH_RESTART_BACKOFF, attempt + 1);
+        const reason = cause instanceof Error ? cause.message : String(cause);
+        const error = new ConsumerRestartError(
+          `A new consumer for group "${this.groupId}" could not start (attempt ${attempt}): ${reason}. Trying again in ${retryInMs} ms.`,
+          { cause },
+        );
+        this.#events.emit('error', { error, kind: 'consumer-crash' });
+        this.#scheduleRestart();
       });
-    }, CRASH_RESTART_MS);
+    }, backoffDelay(CRASH_RESTART_BACKOFF, attempt));
   }
 
   /** Offsets committed for the group, read once per assignment change for all new partitions. */
@@ -248,4 +322,8 @@ export class Worker {
     }
     return consumer;
   }
+}
+
+function remaining(deadline: number): number {
+  return Math.max(0, deadline - Date.now());
 }
