@@ -13,7 +13,7 @@ import { createKafka, type KafkaConnection } from './kafka/client.ts';
 import type { ConsumerSettings } from './kafka/consumer.ts';
 import { KafkaProducerSender } from './kafka/producer.ts';
 import { discoverTopics, validatePatterns } from './routing/patterns.ts';
-import { RoutesBuilder, validatePause, type PauseSettings, type RouteDefinition } from './routing/route.ts';
+import { RoutesBuilder, validatePause, validateTimerMs, type PauseSettings, type RouteDefinition } from './routing/route.ts';
 import { delayRoutes } from './schedule/delay-consumer.ts';
 import { onShutdownSignal, ShutdownOrder } from './shutdown.ts';
 
@@ -96,12 +96,14 @@ export class App extends WorkerEmitter {
     this.#kafka = createKafka({ ...config.kafka, clientId: config.clientId ?? config.kafka?.clientId }, 'createApp.kafka');
     this.registry = new JobRegistry(config.jobs ?? []);
     if (config.pause !== undefined) validatePause('createApp.pause', config.pause);
-    for (const name of ['maxBufferedMessages', 'commitIntervalMs', 'shutdownTimeoutMs', 'maxBatchSize', 'discoveryIntervalMs'] as const) {
+    for (const name of ['maxBufferedMessages', 'maxBatchSize'] as const) {
       const value = config[name];
-      const min = name === 'maxBatchSize' || name === 'maxBufferedMessages' || name === 'discoveryIntervalMs' ? 1 : 0;
-      if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value < min)) {
-        throw new InvalidOptionError(`createApp.${name}`, `expected a number >= ${min}, got ${String(value)}`);
+      if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value < 1)) {
+        throw new InvalidOptionError(`createApp.${name}`, `expected a number >= 1, got ${String(value)}`);
       }
+    }
+    for (const name of ['commitIntervalMs', 'shutdownTimeoutMs', 'discoveryIntervalMs'] as const) {
+      validateTimerMs(`createApp.${name}`, config[name], name === 'discoveryIntervalMs' ? 1 : 0);
     }
   }
 

@@ -360,15 +360,30 @@ function validateVirtualPartitions(option: string, options: VirtualPartitionsOpt
   return { partitioner: options.partitioner, maxPartitions, reducer: options.reducer, distribution, offsetMetadataStrategy, transactionScope };
 }
 
+/**
+ * The longest wait a Node.js timer can take (2³¹−1 ms, about 24.8 days): a longer `setTimeout`
+ * fires at once. Every configurable wait is validated against it.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Throws an {@link InvalidOptionError} naming `option` unless `value` is undefined or milliseconds
+ * from `min` up to {@link MAX_TIMER_MS}. @internal
+ */
+export function validateTimerMs(option: string, value: unknown, min = 0): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
+    throw new InvalidOptionError(option, `expected milliseconds >= ${min}, got ${String(value)}`);
+  }
+  if (value > MAX_TIMER_MS) {
+    throw new InvalidOptionError(option, `${value} ms is longer than a timer can wait (${MAX_TIMER_MS} ms, about 24.8 days); give a shorter wait`);
+  }
+}
+
 /** Validates pause settings (app-wide or per route). @internal */
 export function validatePause(option: string, settings: Partial<PauseSettings>): Partial<PauseSettings> {
   if (settings === null || typeof settings !== 'object') throw new InvalidOptionError(option, 'expected an object');
-  for (const name of ['timeout', 'maxTimeout'] as const) {
-    const value = settings[name];
-    if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value < 0)) {
-      throw new InvalidOptionError(`${option}.${name}`, `expected milliseconds >= 0, got ${String(value)}`);
-    }
-  }
+  for (const name of ['timeout', 'maxTimeout'] as const) validateTimerMs(`${option}.${name}`, settings[name]);
   if (settings.exponentialBackoff !== undefined && typeof settings.exponentialBackoff !== 'boolean') {
     throw new InvalidOptionError(`${option}.exponentialBackoff`, 'expected true or false');
   }

@@ -4,7 +4,7 @@ import type { OutboundMessage } from '../dispatch/message.ts';
 import { sleep } from '../consume/sleep.ts';
 import { SchedulingError } from '../errors.ts';
 import { RoutesBuilder, type PauseSettings, type RouteDefinition } from '../routing/route.ts';
-import { DELAY_TIERS, definedHeaders, delayTopic, parseDelayTopic, readTimeHeader, routeScheduled, ScheduleHeaders } from './tiers.ts';
+import { DELAY_TIERS, definedHeaders, delayTopic, parseDelayTopic, readTimeHeader, routeScheduled, ScheduleHeaders, type DelayTier } from './tiers.ts';
 
 /**
  * A tier partition stops fetching while its head is due later than this, and fetches again this
@@ -12,6 +12,12 @@ import { DELAY_TIERS, definedHeaders, delayTopic, parseDelayTopic, readTimeHeade
  * default, before a resumed partition is fetched) so the next messages are at hand when due.
  */
 const PREFETCH_LEAD_MS = 1_000;
+
+/**
+ * How much later than its append time plus the tier's wait a message may come due: room for the
+ * clocks of the producer and the broker to differ. A later `delay-until` is not believed.
+ */
+const CLOCK_SKEW_ALLOWANCE_MS = 1_000;
 
 /** Retention of the delay topics: a worker may be down this long without losing scheduled jobs. */
 const DELAY_RETENTION_MS = 7 * 24 * 3_600_000;
@@ -28,7 +34,7 @@ export class DelayConsumer extends Consumer {
   async consume(messages: Message[]): Promise<void> {
     const tier = parseDelayTopic(this.topic);
     if (!tier) throw new SchedulingError(`${this.topic} is not a delay topic (expected <topic>.delay.<tier>)`);
-    const dueTimes = messages.map((message) => this.#dueTime(message));
+    const dueTimes = messages.map((message) => this.#dueTime(message, tier.tier));
     try {
       let next = 0;
       while (next < messages.length && !this.shouldStop()) {
@@ -40,7 +46,7 @@ export class DelayConsumer extends Consumer {
         let end = next + 1;
         while (end < messages.length && dueTimes[end]! <= now) end += 1;
         const due = messages.slice(next, end);
-        await this.context.dispatcher().produceSync(due.map((message) => forwardOf(message, tier.target, now)));
+        await this.context.dispatcher().produceSync(due.map((message, index) => forwardOf(message, tier.target, dueTimes[next + index]!, now)));
         this.markAsConsumed(due[due.length - 1]!);
         next = end;
       }
@@ -49,11 +55,26 @@ export class DelayConsumer extends Consumer {
     }
   }
 
-  /** When the message's hop ends (never after the job is due); without readable schedule headers, now. */
-  #dueTime(message: Message): number {
+  /**
+   * When the message's hop ends: never after the job is due, and never later than its append time
+   * plus the tier's wait (every message of a tier waits the same time, so a later `delay-until`
+   * comes from a bad producer or clock, and believing it would hold up the partition behind it).
+   * Without readable schedule headers, now.
+   */
+  #dueTime(message: Message, tier: DelayTier): number {
     const until = readTimeHeader(message.headers, ScheduleHeaders.delayUntil);
     const scheduledAt = readTimeHeader(message.headers, ScheduleHeaders.scheduledAt);
-    if (until !== undefined && scheduledAt !== undefined) return Math.min(until, scheduledAt);
+    if (until !== undefined && scheduledAt !== undefined) {
+      const latest = message.timestamp + tier.ms + CLOCK_SKEW_ALLOWANCE_MS;
+      if (Math.min(until, scheduledAt) <= latest) return Math.min(until, scheduledAt);
+      const error = new SchedulingError(
+        `${message.topic}/${message.partition}@${message.offset} has "${ScheduleHeaders.delayUntil}" ${new Date(until).toISOString()}, ` +
+          `later than its append time plus the ${tier.name} tier's wait (${new Date(latest).toISOString()}); it is sent on at that time ` +
+          'and its next hop is planned from there. The job still runs no earlier than its scheduled_at.',
+      );
+      this.context.events.emit('error', { error, topic: message.topic, partition: message.partition, offset: message.offset, kind: 'delay-headers' });
+      return latest;
+    }
     const error = new SchedulingError(
       `${message.topic}/${message.partition}@${message.offset} has no valid "${ScheduleHeaders.delayUntil}" and ` +
         `"${ScheduleHeaders.scheduledAt}" headers; it is sent to its job topic now, whose worker checks the envelope's scheduled_at.`,
@@ -75,12 +96,14 @@ export class DelayConsumer extends Consumer {
   }
 }
 
-/** The message sent on from a tier: same key, value and headers, to the next hop. */
-function forwardOf(message: Message, target: string, now: number): OutboundMessage {
+/**
+ * The message sent on from a tier: same key, value and headers, to the next hop, planned from the
+ * time this hop ended (`dueAt`).
+ */
+function forwardOf(message: Message, target: string, dueAt: number, now: number): OutboundMessage {
   const scheduledAt = readTimeHeader(message.headers, ScheduleHeaders.scheduledAt);
-  const from = readTimeHeader(message.headers, ScheduleHeaders.delayUntil);
   const kept = { key: message.rawKey, value: message.value, headers: message.headers };
-  if (scheduledAt !== undefined && from !== undefined) return routeScheduled(kept, target, scheduledAt, from, now);
+  if (scheduledAt !== undefined && Number.isFinite(dueAt)) return routeScheduled(kept, target, scheduledAt, dueAt, now);
   const headers = definedHeaders(message.headers);
   delete headers[ScheduleHeaders.delayUntil];
   return { ...kept, topic: target, headers };

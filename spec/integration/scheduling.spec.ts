@@ -269,6 +269,38 @@ describe('scheduling (broker)', function () {
     expect(errors).to.deep.equal(['delay-headers SchedulingError']);
   });
 
+  it('a delay-tier record with a far-future delay-until is held no longer than its tier\'s wait; the record behind it runs on time', async function () {
+    this.timeout(30_000);
+    const topic = await createTopic(unique('far'), 1);
+    const app = timedApp(topic);
+    const errors: string[] = [];
+    app.on('error', (e) => errors.push(`${e.kind} ${e.topic}@${e.offset}`));
+    let pauses = 0;
+    app.on('partition.paused', (e) => e.topic === `${topic}.delay.1s` && (pauses += 1));
+    await app.run();
+    const job = (id: string, n: number, scheduledAt: Date, until: Date) => {
+      const encoded = encodeEnvelope(
+        { job_class: 'Timed', job_id: id, queue_name: topic, arguments: [n], executions: 0, exception_executions: {}, enqueued_at: new Date().toISOString(), scheduled_at: scheduledAt.toISOString() },
+        'k',
+      );
+      return { key: encoded.key, value: encoded.value, headers: { ...encoded.headers, 'scheduled-at': scheduledAt.toISOString(), 'delay-until': until.toISOString() } };
+    };
+    const farAway = new Date('2100-01-01T00:00:00.000Z');
+    const soon = Date.now() + 1_500;
+    const producer = rawKafka().producer();
+    await producer.connect();
+    await producer.send({
+      topic: `${topic}.delay.1s`,
+      messages: [job(unique('far'), 1, farAway, farAway), job(unique('soon'), 2, new Date(soon), new Date(soon - 500))],
+    });
+    await producer.disconnect();
+    await waitFor(() => runs.length === 1, { timeoutMs: 20_000, what: 'the job behind the far-future record' });
+    expect(runs[0]!.n).to.equal(2);
+    expectNoneEarly(runs);
+    expect(errors).to.deep.equal([`delay-headers ${topic}.delay.1s@0`]);
+    expect(pauses, 'pauses of the 1 s tier (a timer overflow pauses and resumes it without end)').to.be.below(10);
+  });
+
   it('S7: a tier partition waiting for a far head is paused, and stop() does not wait for it', async function () {
     this.timeout(30_000);
     const topic = await createTopic(unique('s7'), 1);
