@@ -117,7 +117,10 @@ export class PartitionTransactions {
   prepare(): Promise<void> {
     return this.#exclusive(async () => {
       const transaction = await this.#begin();
-      await transaction.abort();
+      await transaction.abort().catch(async (error: unknown) => {
+        await this.#ports.resetProducer();
+        throw error;
+      });
     });
   }
 
@@ -148,22 +151,37 @@ export class PartitionTransactions {
       value = await runInTransaction({ send }, () => markScopes.run(scope, () => body(scope)));
       await sending;
       if (shouldAbort()) {
-        await transaction.abort();
+        await this.#end(transaction);
         return { value };
       }
       if (this.#ports.revoked()) throw new TransactionError(`${topic}/${partition} was revoked before the commit; the transaction was aborted`);
+      if (transaction.outcomeUnknown) throw new TransactionError(`A send of the transaction of ${topic}/${partition} failed with an unknown outcome (caught inside the block); the transaction was not committed`);
       const position = offsetsInTransaction && scope.marks.length > 0 ? this.#ports.preview(scope.marks) : undefined;
       if (position) await transaction.sendOffsets(this.#ports.groupId, [{ topic, partition, offset: position.offset, metadata: position.metadata }]);
       await transaction.commit();
       committed = position;
     } catch (error) {
-      await transaction.abort().catch(async () => {
-        await this.#ports.resetProducer();
-      });
+      await this.#end(transaction);
       throw error;
     }
     this.#ports.apply(scope.marks, committed);
     return { value };
+  }
+
+  /**
+   * Ends a failed transaction. After an error whose outcome is unknown (a timeout, a lost
+   * connection) the producer is not used again, not even to abort: it is closed, and the next
+   * transaction's new producer (same transactional id) fences it and aborts what it left open.
+   * Otherwise the transaction is aborted, and the producer re-created if the abort fails too.
+   */
+  async #end(transaction: KafkaTransaction): Promise<void> {
+    if (transaction.outcomeUnknown) {
+      await this.#ports.resetProducer();
+      return;
+    }
+    await transaction.abort().catch(async () => {
+      await this.#ports.resetProducer();
+    });
   }
 
   async #begin(): Promise<KafkaTransaction> {

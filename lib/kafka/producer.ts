@@ -1,5 +1,6 @@
 import { CompressionTypes, Partitioners, type CompressionType, type KafkaClient as Kafka, type Message, type Producer, type ProducerBatch, type RecordMetadata, type Transaction } from './kafkajs.ts';
 import type { Delivery, MessageSender, OutboundMessage } from '../dispatch/message.ts';
+import { outcomeUnknown } from './outcome.ts';
 import type { OffsetCommit } from './records.ts';
 
 /** Settings for a producer; the defaults give an idempotent, acks=all producer. */
@@ -17,6 +18,12 @@ export interface KafkaTransaction {
   sendOffsets(groupId: string, offsets: readonly OffsetCommit[]): Promise<void>;
   commit(): Promise<void>;
   abort(): Promise<void>;
+  /**
+   * True once a call of this transaction failed with an error whose outcome is unknown (a timeout,
+   * a lost connection): the transaction must not be committed, and the producer must be re-created
+   * rather than used again (a new producer with the same transactional id fences and ends it).
+   */
+  readonly outcomeUnknown: boolean;
 }
 
 /**
@@ -63,21 +70,38 @@ export class KafkaProducerSender implements MessageSender {
     return this.#sendThrough((batch) => this.#producer.sendBatch(batch), messages);
   }
 
-  /** Begins a transaction (the producer must have a transactional id). */
+  /**
+   * Begins a transaction (the producer must have a transactional id). Each call of the returned
+   * transaction that fails with an unknown outcome sets its `outcomeUnknown`.
+   */
   async beginTransaction(): Promise<KafkaTransaction> {
     const transaction: Transaction = await this.#producer.transaction();
+    let unknown = false;
+    const watched = async <T>(call: () => Promise<T>): Promise<T> => {
+      try {
+        return await call();
+      } catch (error) {
+        if (outcomeUnknown(error)) unknown = true;
+        throw error;
+      }
+    };
     return {
-      send: (messages) => this.#sendThrough((batch) => transaction.sendBatch(batch), messages),
+      send: (messages) => watched(() => this.#sendThrough((batch) => transaction.sendBatch(batch), messages)),
       sendOffsets: (groupId, offsets) =>
-        transaction.sendOffsets({
-          consumerGroupId: groupId,
-          topics: groupByTopic(offsets).map(([topic, list]) => ({
-            topic,
-            partitions: list.map(({ partition, offset, metadata }) => ({ partition, offset: String(offset), metadata })),
-          })),
-        }),
-      commit: () => transaction.commit(),
-      abort: () => transaction.abort(),
+        watched(() =>
+          transaction.sendOffsets({
+            consumerGroupId: groupId,
+            topics: groupByTopic(offsets).map(([topic, list]) => ({
+              topic,
+              partitions: list.map(({ partition, offset, metadata }) => ({ partition, offset: String(offset), metadata })),
+            })),
+          }),
+        ),
+      commit: () => watched(() => transaction.commit()),
+      abort: () => watched(() => transaction.abort()),
+      get outcomeUnknown() {
+        return unknown;
+      },
     };
   }
 
