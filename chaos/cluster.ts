@@ -1,0 +1,96 @@
+/**
+ * The three-broker cluster the fault suite runs on: started (and stopped) through
+ * infra/kafka/start.sh --nodes 3, its nodes found by their pid files, killed, frozen and resumed by pid.
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { Kafka, logLevel, type Admin } from '../lib/kafka/kafkajs.ts';
+
+const run = promisify(execFile);
+const INFRA = fileURLToPath(new URL('../infra/kafka/', import.meta.url));
+
+/**
+ * Broker settings for fast failover: a broker that stops heartbeating is fenced after 3 s and
+ * its partitions get new leaders from the in-sync replicas.
+ */
+export const FAILOVER_PROPS = 'broker.session.timeout.ms=3000 broker.heartbeat.interval.ms=500 replica.lag.time.max.ms=10000';
+
+const NODES = 3;
+
+export class Cluster {
+  readonly port: number;
+  readonly controllerPort: number;
+  readonly brokers: string[];
+  #admin: Admin | undefined;
+
+  constructor(port: number, controllerPort: number) {
+    this.port = port;
+    this.controllerPort = controllerPort;
+    this.brokers = Array.from({ length: NODES }, (_, i) => `127.0.0.1:${port + 2 * i}`);
+  }
+
+  /** Starts the missing nodes (all of them the first time); resolves once every node is ready. */
+  async start(): Promise<void> {
+    await run('bash', [`${INFRA}start.sh`, '--nodes', String(NODES)], { env: this.#env(), maxBuffer: 1 << 22 });
+  }
+
+  /** Stops every node of the cluster and removes their data. */
+  async stop(): Promise<void> {
+    await this.#admin?.disconnect().catch(() => undefined);
+    this.#admin = undefined;
+    await run('bash', [`${INFRA}stop.sh`], { env: this.#env(), maxBuffer: 1 << 22 });
+  }
+
+  /** The pid of node `nodeId` (1..3), read from the pid file start.sh wrote. */
+  pidOf(nodeId: number): number {
+    return Number(readFileSync(`${INFRA}run/${this.port + 2 * (nodeId - 1)}/kafka.pid`, 'utf8').trim());
+  }
+
+  /** The node id leading `topic`/`partition` now. */
+  async leaderOf(topic: string, partition: number): Promise<number> {
+    const metadata = await (await this.admin()).fetchTopicMetadata({ topics: [topic] });
+    const leader = metadata.topics[0]?.partitions.find((p) => p.partitionId === partition)?.leader;
+    if (leader === undefined || leader < 0) throw new Error(`${topic}/${partition} has no leader`);
+    return leader;
+  }
+
+  /** kill -9 of node `nodeId`. */
+  kill(nodeId: number): void {
+    process.kill(this.pidOf(nodeId), 'SIGKILL');
+  }
+
+  /** SIGSTOP (freeze) or SIGCONT (resume) of node `nodeId`. */
+  signal(nodeId: number, signal: 'SIGSTOP' | 'SIGCONT'): void {
+    process.kill(this.pidOf(nodeId), signal);
+  }
+
+  /** Creates a topic with replication 3 (min ISR 2 is the cluster default). */
+  async createTopic(topic: string, partitions: number): Promise<void> {
+    const admin = await this.admin();
+    await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: NODES }], waitForLeaders: true });
+  }
+
+  /** A shared admin client (reconnected after a failure). */
+  async admin(): Promise<Admin> {
+    if (!this.#admin) {
+      const admin = new Kafka({ brokers: this.brokers, clientId: 'partita-chaos', logLevel: logLevel.NOTHING }).admin();
+      await admin.connect();
+      this.#admin = admin;
+    }
+    return this.#admin;
+  }
+
+  #env(): NodeJS.ProcessEnv {
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      KAFKA_PORT: String(this.port),
+      KAFKA_CONTROLLER_PORT: String(this.controllerPort),
+      KAFKA_SERVER_PROPS: `${FAILOVER_PROPS} ${process.env.KAFKA_SERVER_PROPS ?? ''}`.trim(),
+      KAFKA_HEAP_OPTS: process.env.KAFKA_HEAP_OPTS ?? '-Xms256m -Xmx768m',
+    };
+    delete env.KAFKA_BROKERS;
+    return env;
+  }
+}
