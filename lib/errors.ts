@@ -98,6 +98,9 @@ export class OffsetMetadataTooLargeError extends PartitaError {}
  */
 export class UnmarkedOffsetsError extends PartitaError {}
 
+/** A send resolved without the broker's acknowledgement of some of its messages. */
+export class DeliveryError extends PartitaError {}
+
 /** The local broker could not be started or reached. */
 export class BrokerUnavailableError extends PartitaError {}
 

@@ -46,6 +46,7 @@ export {
   OffsetMetadataTooLargeError,
   UnmarkedOffsetsError,
   BrokerUnavailableError,
+  DeliveryError,
   UnrecoverableError,
   TransactionError,
   SchedulingError,

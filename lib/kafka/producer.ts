@@ -1,7 +1,11 @@
 import { CompressionTypes, Partitioners, type CompressionType, type KafkaClient as Kafka, type Message, type Producer, type ProducerBatch, type RecordMetadata, type Transaction } from './kafkajs.ts';
 import type { Delivery, MessageSender, OutboundMessage } from '../dispatch/message.ts';
+import { DeliveryError } from '../errors.ts';
 import { outcomeUnknown } from './outcome.ts';
 import type { OffsetCommit } from './records.ts';
+
+/** Times the messages of partitions missing from kafkajs's answer are sent again before the send fails. */
+const UNANSWERED_RESENDS = 3;
 
 /** Settings for a producer; the defaults give an idempotent, acks=all producer. */
 export interface ProducerSettings {
@@ -119,11 +123,34 @@ export class KafkaProducerSender implements MessageSender {
       byTopic.set(message.topic, list);
       return kafkaMessage;
     });
-    const metadata = await sendBatch({
+    const request = (list: [string, Message[]][]): ProducerBatch => ({
       acks: -1,
       compression: this.#compression,
-      topicMessages: [...byTopic].map(([topic, list]) => ({ topic, messages: list })),
+      topicMessages: list.map(([topic, topicMessages]) => ({ topic, messages: topicMessages })),
     });
+    const metadata = await sendBatch(request([...byTopic]));
+    // kafkajs 2.2.4 drops messages when a partition's leader moves during its retries: a retry is
+    // sent only to brokers that have not answered yet, so a partition that moved to a broker which
+    // had answered for other partitions is never sent, and the send resolves. Such a partition has
+    // no entry in the answer: its messages are sent again (the same idempotent sequence numbers,
+    // kafkajs rolls them back after a failed request, so a copy that did arrive is not duplicated).
+    for (let attempt = 1; ; attempt += 1) {
+      const answered = new Set(metadata.map((entry) => `${entry.topicName}\u0000${entry.partition}`));
+      const unanswered = new Map<string, Message[]>();
+      messages.forEach((message, index) => {
+        const partition = this.#chosenPartition.get(sent[index]!) ?? message.partition;
+        if (answered.has(`${message.topic}\u0000${partition}`)) return;
+        const list = unanswered.get(message.topic) ?? [];
+        list.push(sent[index]!);
+        unanswered.set(message.topic, list);
+      });
+      if (unanswered.size === 0) break;
+      if (attempt > UNANSWERED_RESENDS) {
+        const where = [...unanswered].map(([topic, list]) => `${topic} (${list.length} messages)`).join(', ');
+        throw new DeliveryError(`The broker acknowledged the send but not its messages for ${where}, ${UNANSWERED_RESENDS} resends later; they may not be on the topic: send them again`);
+      }
+      metadata.push(...(await sendBatch(request([...unanswered]))));
+    }
     const nextOffset = new Map<string, number>();
     for (const entry of metadata) {
       nextOffset.set(`${entry.topicName}\u0000${entry.partition}`, Number(entry.baseOffset ?? entry.offset));
