@@ -135,3 +135,42 @@ export class ConsumerRestartError extends PartitaError {}
 
 /** Shutdown could not finish something within `shutdownTimeoutMs` (it was abandoned). */
 export class ShutdownTimeoutError extends PartitaError {}
+
+/** A message that was accepted for delivery and did not reach the broker: a job (from its headers) or a plain message. */
+export interface LostMessage {
+  topic: string;
+  /** The `job-id` header, for a job. */
+  jobId?: string;
+  /** The `job-class` header, for a job. */
+  jobClass?: string;
+}
+
+/** At most this many lost messages are named in a {@link JobsLostError}'s message (all are in `lost`). */
+const LOST_NAMED_IN_MESSAGE = 10;
+
+/**
+ * Messages accepted by `performLater` / `produceAsync` were not delivered: the broker did not
+ * acknowledge them within the dispatcher's `deliveryTimeoutMs`. `lost` names every one; `cause` is
+ * the last delivery error. The messages may still have reached the broker if a request was in
+ * flight when the time ran out (its answer never came): treat them as not delivered and enqueue
+ * them again if they matter (jobs are delivered at least once anyway).
+ */
+export class JobsLostError extends PartitaError {
+  constructor(
+    readonly lost: readonly LostMessage[],
+    problem: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${describeLost(lost)} ${problem}`, options);
+  }
+}
+
+/** "3 jobs (SendEmail 1f…, SendEmail 2a…, Charge 9c…)" or "1 job and 2 messages to topic t …". */
+export function describeLost(lost: readonly LostMessage[]): string {
+  const jobs = lost.filter((m) => m.jobId !== undefined);
+  const named = lost.slice(0, LOST_NAMED_IN_MESSAGE).map((m) => (m.jobId === undefined ? `a message to ${m.topic}` : `${m.jobClass ?? 'job'} ${m.jobId} (${m.topic})`));
+  const more = lost.length > LOST_NAMED_IN_MESSAGE ? `, and ${lost.length - LOST_NAMED_IN_MESSAGE} more` : '';
+  const plain = lost.length - jobs.length;
+  const counts = [jobs.length > 0 ? `${jobs.length} job${jobs.length === 1 ? '' : 's'}` : '', plain > 0 ? `${plain} message${plain === 1 ? '' : 's'}` : ''].filter(Boolean).join(' and ');
+  return `${counts} lost: ${named.join(', ')}${more}.`;
+}

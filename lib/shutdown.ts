@@ -1,16 +1,31 @@
+import { JobsLostError } from './errors.ts';
+
 /**
  * One place that owns SIGINT/SIGTERM. Whoever needs a graceful stop registers a hook; the first
- * signal runs the hooks in order of `order` (workers stop consuming before producers drain), then
- * exits with status 0. A second signal exits at once with status 130 / 143.
+ * signal runs the hooks in order of `order` (workers stop consuming before producers drain).
+ *
+ * Partita exits the process only when its handler is the only one for the signal: then it exits
+ * after the hooks, with status 0, or 1 when a hook failed or jobs were lost, and a second signal
+ * exits at once with status 130 / 143. When the app has its own handler for the signal, the hooks
+ * run and exiting is left to the app.
  */
-type Hook = { order: number; run: () => Promise<void> };
+type Signal = 'SIGINT' | 'SIGTERM';
+
+/** What a shutdown hook is told. */
+export interface ShutdownContext {
+  signal: Signal;
+  /** True when Partita exits the process after the hooks; false when the app's own handler decides. */
+  exiting: boolean;
+}
+
+type Hook = { order: number; run: (context: ShutdownContext) => Promise<void> };
 
 const hooks = new Set<Hook>();
-let installed = false;
+const listeners = new Map<Signal, () => void>();
 let shuttingDown = false;
 
 /** Registers a shutdown hook; returns a function that removes it. */
-export function onShutdownSignal(order: number, run: () => Promise<void>): () => void {
+export function onShutdownSignal(order: number, run: (context: ShutdownContext) => Promise<void>): () => void {
   const hook = { order, run };
   hooks.add(hook);
   install();
@@ -20,32 +35,40 @@ export function onShutdownSignal(order: number, run: () => Promise<void>): () =>
 }
 
 function install(): void {
-  if (installed) return;
-  installed = true;
+  if (listeners.size > 0) return;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => void handle(signal));
+    const listener = () => void handle(signal);
+    listeners.set(signal, listener);
+    process.on(signal, listener);
   }
 }
 
-async function handle(signal: 'SIGINT' | 'SIGTERM'): Promise<void> {
-  if (hooks.size === 0) {
-    process.exit(signal === 'SIGINT' ? 130 : 143);
+async function handle(signal: Signal): Promise<void> {
+  const exiting = process.listeners(signal).every((listener) => listener === listeners.get(signal));
+  const status = signal === 'SIGINT' ? 130 : 143;
+  if (hooks.size === 0 && !shuttingDown) {
+    if (exiting) process.exit(status);
+    return;
   }
   if (shuttingDown) {
+    if (!exiting) return;
     process.stderr.write(`partita: second ${signal}, exiting without waiting\n`);
-    process.exit(signal === 'SIGINT' ? 130 : 143);
+    process.exit(status);
   }
   shuttingDown = true;
   let failed = false;
   for (const hook of [...hooks].sort((a, b) => a.order - b.order)) {
     try {
-      await hook.run();
+      await hook.run({ signal, exiting });
     } catch (error) {
       failed = true;
-      process.stderr.write(`partita: shutdown step failed: ${error instanceof Error ? error.message : String(error)}\n`);
+      // Lost jobs are named once, in the exit line (see dispatch/loss-report.ts).
+      if (!(error instanceof JobsLostError)) {
+        process.stderr.write(`partita: shutdown step failed: ${error instanceof Error ? error.message : String(error)}\n`);
+      }
     }
   }
-  process.exit(failed ? 1 : 0);
+  if (exiting) process.exit(failed ? 1 : 0);
 }
 
 /** Orders of the built-in hooks. */

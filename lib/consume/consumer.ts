@@ -1,8 +1,9 @@
+import { currentDeliveryScope, DeliveryScope, runInDeliveryScope } from '../dispatch/delivery-scope.ts';
 import type { Dispatcher } from '../dispatch/dispatcher.ts';
 import type { Delivery, OutboundMessage } from '../dispatch/message.ts';
 import { OffsetMetadataTooLargeError } from '../errors.ts';
 import type { Message } from './message.ts';
-import type { TransactionHandle } from '../dispatch/transaction-context.ts';
+import { activeTransaction, type TransactionHandle } from '../dispatch/transaction-context.ts';
 import type { WorkerEmitter } from './worker-events.ts';
 
 /** The broker keeps at most this many bytes of offset metadata. */
@@ -99,6 +100,11 @@ export abstract class Consumer {
   /**
    * Marks `message` (and the earlier messages of this lane) as done, optionally with metadata the
    * committed offset carries. Returns false when the partition was revoked: nothing is committed.
+   *
+   * While messages this lane produced (`produce*`, `performLater`) are not acknowledged yet, the
+   * mark waits for them: it applies once they reached the broker, and never if one of them is lost
+   * (the lane then fails and its unmarked messages are consumed again). Inside a transaction the
+   * mark joins the transaction at once.
    */
   markAsConsumed(message: Message, metadata: string | null = null): boolean {
     if (metadata !== null && Buffer.byteLength(metadata) > MAX_OFFSET_METADATA_BYTES) {
@@ -107,7 +113,14 @@ export abstract class Consumer {
           `the broker keeps at most ${MAX_OFFSET_METADATA_BYTES}. Store a reference instead of the data.`,
       );
     }
-    return this.#context().mark(message, metadata);
+    const context = this.#context();
+    const scope = currentDeliveryScope();
+    if (scope?.pending && !activeTransaction()) {
+      if (context.signal.aborted) return false;
+      scope.afterDelivered(() => context.mark(message, metadata));
+      return true;
+    }
+    return context.mark(message, metadata);
   }
 
   /** Produces messages and resolves when the broker acknowledged them. */
@@ -129,7 +142,13 @@ export abstract class Consumer {
    * block back; nested blocks are refused; a partition lost before the commit aborts it.
    */
   transaction<T>(body: (tx: TransactionHandle) => Promise<T>): Promise<T> {
-    return this.#context().transaction(body);
+    const scope = currentDeliveryScope();
+    return this.#context().transaction(async (tx) => {
+      const result = await body(tx);
+      // What this lane produced outside the block is acknowledged before the block's marks commit.
+      await scope?.delivered();
+      return result;
+    });
   }
 
   /** True when the lane should stop before its next message. @internal */
@@ -147,6 +166,23 @@ export abstract class Consumer {
     if (!context) throw new Error('This consumer is not attached to a partition; only the worker runs consumers');
     return context;
   }
+}
+
+/**
+ * Runs a consumer on one lane's messages and resolves once every message it produced meanwhile is
+ * acknowledged, its deferred marks applied; rejects with `JobsLostError` when one was lost, so the
+ * lane fails and is retried. @internal
+ */
+export async function consumeLane(consumer: Consumer, messages: Message[]): Promise<void> {
+  const scope = new DeliveryScope();
+  try {
+    await runInDeliveryScope(scope, async () => {
+      await consumer.consume(messages);
+    });
+  } finally {
+    await scope.settled();
+  }
+  await scope.delivered();
 }
 
 /** Gives a consumer the context of the lane it is about to run. @internal */

@@ -1,3 +1,4 @@
+import { currentDeliveryScope } from '../dispatch/delivery-scope.ts';
 import type { OutboundMessage } from '../dispatch/message.ts';
 import { BadMessageError, errorClassName, SchedulingError, UnrecoverableError } from '../errors.ts';
 import { runWithCallbacks } from '../job/callbacks.ts';
@@ -26,8 +27,12 @@ export class JobConsumer extends Consumer {
   }
 
   async consume(messages: Message[]): Promise<void> {
+    const followUps = currentDeliveryScope();
     for (const message of messages) {
       if (this.shouldStop()) return;
+      // A follow-up job of an earlier job was lost: fail here, so that job (unmarked) runs again.
+      const lost = followUps?.failure;
+      if (lost) throw lost;
       await this.#perform(message);
       this.markAsConsumed(message);
     }

@@ -5,7 +5,7 @@ import type { KafkaTransaction } from '../kafka/producer.ts';
 import type { RawRecord } from '../kafka/records.ts';
 import type { PauseSettings, RouteDefinition } from '../routing/route.ts';
 import { backoffDelay } from './backoff.ts';
-import { attachContext, type AttemptMemory, type Consumer } from './consumer.ts';
+import { attachContext, consumeLane, type AttemptMemory, type Consumer } from './consumer.ts';
 import { deadLetterMessage } from './dead-letter.ts';
 import { defaultReducer, splitIntoLanes } from './lanes.ts';
 import { Message } from './message.ts';
@@ -491,7 +491,7 @@ export class PartitionProcessor {
     this.#ports.events.emit('lane.started', { ...ref, collapsed, at: Date.now() });
     let error: Error | undefined;
     try {
-      await consumer.consume(messages);
+      await consumeLane(consumer, messages);
     } catch (cause) {
       error = cause instanceof Error ? cause : new Error(String(cause));
     } finally {

@@ -1,5 +1,6 @@
 import { v4 as uuidv4 } from 'uuid';
 import { currentDispatcher } from '../dispatch/default-dispatcher.ts';
+import { currentDeliveryScope } from '../dispatch/delivery-scope.ts';
 import type { OutboundMessage } from '../dispatch/message.ts';
 import type { TransactionHandle, TransactionRunner } from '../dispatch/transaction-context.ts';
 import { InvalidOptionError, TransactionError } from '../errors.ts';
@@ -230,8 +231,17 @@ export abstract class Job<Args extends unknown[] = unknown[]> {
     addAfterDiscard(this, hook);
   }
 
-  /** Enqueues this job instance (with enqueue callbacks). */
-  async enqueue(overrides: EnqueueOverrides = {}): Promise<Enqueued> {
+  /**
+   * Enqueues this job instance (with enqueue callbacks). Called while a worker runs a job, the
+   * enqueue is a follow-up: the running job's offset is not committed before it was delivered.
+   */
+  enqueue(overrides: EnqueueOverrides = {}): Promise<Enqueued> {
+    const enqueuing = this.#enqueue(overrides);
+    currentDeliveryScope()?.trackStep(enqueuing);
+    return enqueuing;
+  }
+
+  async #enqueue(overrides: EnqueueOverrides): Promise<Enqueued> {
     let result: Enqueued | undefined;
     await runWithCallbacks(this, 'enqueue', async () => {
       const { message, enqueued, options } = this.#prepare(overrides);
