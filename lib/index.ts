@@ -11,7 +11,7 @@ export { JobRegistry } from './job/registry.ts';
 export { DELAY_TIERS, delayTopics, ScheduleHeaders, type DelayTier } from './schedule/tiers.ts';
 export type { RetryOnOptions, RetryWait } from './schedule/retry-wait.ts';
 export { configure, closeDispatcher, type DispatchConfiguration } from './dispatch/default-dispatcher.ts';
-export { Dispatcher, type DispatcherOptions, type DispatcherEvents } from './dispatch/dispatcher.ts';
+export { Dispatcher, type DispatcherOptions, type DispatcherEvents, type CloseOptions } from './dispatch/dispatcher.ts';
 export type { Delivery, OutboundMessage } from './dispatch/message.ts';
 export type { TransactionHandle } from './dispatch/transaction-context.ts';
 export { Consumer, MAX_OFFSET_METADATA_BYTES, type ProducedMessage } from './consume/consumer.ts';
@@ -52,6 +52,8 @@ export {
   SchedulingError,
   ConsumerRestartError,
   ShutdownTimeoutError,
+  JobsLostError,
+  type LostMessage,
   type BadInputKind,
   type MessageCoordinates,
 } from './errors.ts';

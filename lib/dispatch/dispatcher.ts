@@ -50,7 +50,10 @@ export interface CloseOptions {
 /** Events a dispatcher emits. */
 export interface DispatcherEvents {
   [name: string]: unknown;
-  /** Async messages were given up (not acknowledged within `deliveryTimeoutMs`): they are lost. `lost` names their jobs. */
+  /**
+   * Async messages were given up (not acknowledged within `deliveryTimeoutMs`): they are lost.
+   * `lost` names their jobs. Without a listener, the loss also makes the process exit with status 1.
+   */
   'delivery.failed': { messages: OutboundMessage[]; lost: LostMessage[]; error: JobsLostError; attempts: number };
   /** An async batch failed once and will be retried. */
   'delivery.retry': { messages: number; error: Error; attempt: number; waitMs: number };
@@ -443,7 +446,8 @@ export class Dispatcher extends TypedEmitter<DispatcherEvents> {
     this.#lastLoss = error;
     if (untold.length > 0) {
       this.#lost.push(...untold);
-      reportLost(untold);
+      // Nobody listening for delivery.failed: the loss is the process's, and sets its exit status.
+      if (this.listenerCount('delivery.failed') === 0) reportLost(untold);
     }
     const async = entries.filter((entry) => !entry.settle);
     if (async.length > 0) {
