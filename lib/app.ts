@@ -8,7 +8,7 @@ import { Dispatcher, type DispatcherOptions } from './dispatch/dispatcher.ts';
 import { ConsumerRestartError, InvalidOptionError } from './errors.ts';
 import type { JobClass } from './job/job.ts';
 import { JobRegistry } from './job/registry.ts';
-import { ensureTopics, partitionCounts, withAdmin } from './kafka/admin.ts';
+import { ensureTopics, maxMessageBytes, partitionCounts, withAdmin } from './kafka/admin.ts';
 import { createKafka, type KafkaConnection } from './kafka/client.ts';
 import type { ConsumerSettings } from './kafka/consumer.ts';
 import { KafkaProducerSender } from './kafka/producer.ts';
@@ -216,7 +216,7 @@ export class App extends WorkerEmitter {
   async #startWorker(): Promise<void> {
     const prepared = this.#prepareTopics(this.#activeRoutes);
     this.#preparing = prepared.catch(() => undefined);
-    const { routes, deadLetterPartitions } = await prepared;
+    const { routes, deadLetterPartitions, deadLetterMaxMessageBytes } = await prepared;
     if (this.#stopping) return;
     const worker = new Worker(this.#kafka, routes, this.registry, () => this.dispatcher, this, {
       consumer: { ...this.config.consumer, groupId: this.groupId },
@@ -226,6 +226,7 @@ export class App extends WorkerEmitter {
       commitIntervalMs: this.config.commitIntervalMs ?? 250,
       shutdownTimeoutMs: this.config.shutdownTimeoutMs ?? 30_000,
       deadLetterPartitions,
+      deadLetterMaxMessageBytes,
       transactionalIdPrefix: this.config.transactionalIdPrefix ?? '',
     });
     this.#worker = worker;
@@ -236,10 +237,12 @@ export class App extends WorkerEmitter {
    * Creates declared topics that are missing; then missing dead-letter topics and delay topics with
    * as many partitions as their source topic (so each source partition has its own, ordered, DLQ
    * partition, and one key stays in one partition number along its delay tiers). Returns the
-   * routes to run (the declared ones and the delay tiers of every job topic) and the partition
-   * count of every dead-letter topic.
+   * routes to run (the declared ones and the delay tiers of every job topic), and the partition
+   * count and `max.message.bytes` of every dead-letter topic.
    */
-  async #prepareTopics(declared: readonly RouteDefinition[]): Promise<{ routes: RouteDefinition[]; deadLetterPartitions: Map<string, number> }> {
+  async #prepareTopics(
+    declared: readonly RouteDefinition[],
+  ): Promise<{ routes: RouteDefinition[]; deadLetterPartitions: Map<string, number>; deadLetterMaxMessageBytes: Map<string, number> }> {
     const deadLetterRoutes = declared.filter((route) => typeof route.deadLetterQueue?.topic === 'string');
     const deadLetterTopics = deadLetterRoutes.map((route) => route.deadLetterQueue!.topic as string);
     const jobRoutes = declared.filter((route) => route.kind === 'jobs' && route.delayTiers);
@@ -260,7 +263,11 @@ export class App extends WorkerEmitter {
         deadLetterSpecs.set(topic, { topic, partitions });
       }
       await ensureTopics(admin, [...deadLetterSpecs.values(), ...delay.map((route) => ({ topic: route.topic, ...route.topicConfig! }))]);
-      return { routes: [...declared, ...delay], deadLetterPartitions: await partitionCounts(admin, deadLetterTopics) };
+      return {
+        routes: [...declared, ...delay],
+        deadLetterPartitions: await partitionCounts(admin, deadLetterTopics),
+        deadLetterMaxMessageBytes: await maxMessageBytes(admin, deadLetterTopics),
+      };
     });
   }
 

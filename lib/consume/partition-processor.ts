@@ -1,12 +1,12 @@
 import { setMaxListeners } from 'node:events';
 import type { Dispatcher } from '../dispatch/dispatcher.ts';
-import { PartitaError, PartitionerError, UnmarkedOffsetsError, UnrecoverableError } from '../errors.ts';
+import { MessageTooLargeError, PartitaError, PartitionerError, UnmarkedOffsetsError, UnrecoverableError } from '../errors.ts';
 import type { KafkaTransaction } from '../kafka/producer.ts';
 import type { RawRecord } from '../kafka/records.ts';
 import type { PauseSettings, RouteDefinition } from '../routing/route.ts';
 import { backoffDelay } from './backoff.ts';
 import { attachContext, consumeLane, type AttemptMemory, type Consumer } from './consumer.ts';
-import { deadLetterMessage } from './dead-letter.ts';
+import { DeadLetterHeaders, deadLetterMaxBytes, deadLetterMessage, isTooLargeError, smallestDeadLetterCopy, type DeadLetterCopy } from './dead-letter.ts';
 import { defaultReducer, splitIntoLanes } from './lanes.ts';
 import { Message } from './message.ts';
 import { OffsetTracker, type Materialized } from './offset-tracker.ts';
@@ -33,6 +33,8 @@ export interface ProcessorSettings {
   groupId: string;
   /** Partitions of the route's dead-letter topic. */
   deadLetterPartitions: number;
+  /** The `max.message.bytes` of the route's dead-letter topic (what one record batch may take). */
+  deadLetterMaxMessageBytes: number;
 }
 
 /** What a processor needs from the worker around it. */
@@ -380,17 +382,42 @@ export class PartitionProcessor {
       if (dlq.topic === false) {
         this.#ports.events.emit('message.skipped', { ...at, attempts, error });
       } else {
-        const copy = deadLetterMessage(message, { topic: dlq.topic, partitions: this.#settings.deadLetterPartitions }, { groupId: this.#settings.groupId, attempts, error });
-        if (this.#settings.route.transactional) {
-          // The copy and the mark commit together: the message is dead-lettered exactly once.
-          await this.#transactions.run(async () => {
-            await this.#ports.dispatcher().produceSync([copy]);
-            this.#mark(message, null);
-          }, true);
-        } else {
-          await this.#ports.dispatcher().produceSync([copy]);
+        const dispatcher = this.#ports.dispatcher();
+        const target = {
+          topic: dlq.topic,
+          partitions: this.#settings.deadLetterPartitions,
+          maxBytes: deadLetterMaxBytes(dispatcher.options.maxMessageBytes, this.#settings.deadLetterMaxMessageBytes),
+        };
+        const context = { groupId: this.#settings.groupId, attempts, error };
+        const send = async (copy: DeadLetterCopy) => {
+          if (this.#settings.route.transactional) {
+            // The copy and the mark commit together: the message is dead-lettered exactly once.
+            await this.#transactions.run(async () => {
+              await dispatcher.produceSync([copy.message]);
+              this.#mark(message, null);
+            }, true);
+          } else {
+            await dispatcher.produceSync([copy.message]);
+          }
+          return copy;
+        };
+        const first = deadLetterMessage(message, target, context);
+        // A broker that accepts less than its topic says (a lower broker-wide limit) gets the
+        // smallest copy: retrying the same one would block the partition for good.
+        const sent = await send(first).catch((cause: unknown) => {
+          if (!isTooLargeError(cause) || first.dropped.length === 3) throw cause;
+          return send(smallestDeadLetterCopy(message, target, context));
+        });
+        if (sent.dropped.length > 0) {
+          const reduced = new MessageTooLargeError(
+            `The dead-letter copy of ${this.topic}/${this.partition}@${message.offset} would be ${sent.fullBytes} bytes, over what ` +
+              `${dlq.topic} accepts (${target.maxBytes} bytes: the dispatcher's maxMessageBytes and the topic's max.message.bytes); ` +
+              `it was sent without its ${sent.dropped.join(', ')} (header ${DeadLetterHeaders.dropped}). The original stays at ` +
+              `${this.topic}/${this.partition}@${message.offset} while the topic retains it.`,
+          );
+          this.#ports.events.emit('error', { error: reduced, ...at, kind: 'dead-letter-reduced' });
         }
-        this.#ports.events.emit('message.dead-lettered', { ...at, attempts, error, deadLetterTopic: dlq.topic });
+        this.#ports.events.emit('message.dead-lettered', { ...at, attempts, error, deadLetterTopic: dlq.topic, dropped: sent.dropped });
       }
     } catch (cause) {
       const dispatchError = cause instanceof Error ? cause : new Error(String(cause));

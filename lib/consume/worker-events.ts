@@ -1,4 +1,5 @@
 import type { BadInputKind } from '../errors.ts';
+import type { DroppedPart } from './dead-letter.ts';
 import { TypedEmitter } from '../events.ts';
 
 /** Where something happened. */
@@ -22,7 +23,8 @@ export interface WorkerEvents {
   'batch.failed': PartitionRef & { firstOffset: number; lastOffset: number; error: Error; attempt: number; retryInMs: number };
   'lane.started': PartitionRef & { lane: number; size: number; collapsed: boolean; at: number };
   'lane.finished': PartitionRef & { lane: number; size: number; at: number; error?: Error };
-  'message.dead-lettered': PartitionRef & { offset: number; attempts: number; error: Error; deadLetterTopic: string };
+  /** `dropped`: what the copy left out to fit its topic (empty for a whole copy). */
+  'message.dead-lettered': PartitionRef & { offset: number; attempts: number; error: Error; deadLetterTopic: string; dropped: DroppedPart[] };
   'message.skipped': PartitionRef & { offset: number; attempts: number; error: Error };
   'batch.committed': { offsets: { topic: string; partition: number; offset: number; metadata: string | null }[]; at: number };
   'job.started': PartitionRef & { offset: number; lane: number; jobId: string; jobClass: string; executions: number };

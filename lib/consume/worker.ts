@@ -10,6 +10,7 @@ import { diffAssignments, partitionKey } from './assignment.ts';
 import { backoffDelay, DEFAULT_PAUSE } from './backoff.ts';
 import { Committer } from './committer.ts';
 import { Consumer } from './consumer.ts';
+import { DEFAULT_TOPIC_MAX_MESSAGE_BYTES } from './dead-letter.ts';
 import { JobConsumer } from './job-consumer.ts';
 import { PartitionProcessor } from './partition-processor.ts';
 import type { WorkerEmitter } from './worker-events.ts';
@@ -29,6 +30,8 @@ export interface WorkerSettings {
   shutdownTimeoutMs: number;
   /** Partitions of each dead-letter topic the routes use. */
   deadLetterPartitions: ReadonlyMap<string, number>;
+  /** `max.message.bytes` of each dead-letter topic the routes use (the broker's default when unknown). */
+  deadLetterMaxMessageBytes: ReadonlyMap<string, number>;
   /** Prefix of the transactional ids (`<prefix><group>-<topic>-<partition>`). Default ''. */
   transactionalIdPrefix: string;
 }
@@ -298,6 +301,8 @@ export class Worker {
         },
         groupId: this.groupId,
         deadLetterPartitions: route.deadLetterQueue?.topic ? (this.#settings.deadLetterPartitions.get(route.deadLetterQueue.topic) ?? 1) : 1,
+        deadLetterMaxMessageBytes:
+          (route.deadLetterQueue?.topic ? this.#settings.deadLetterMaxMessageBytes.get(route.deadLetterQueue.topic) : undefined) ?? DEFAULT_TOPIC_MAX_MESSAGE_BYTES,
       },
       {
         createConsumer: () => this.#createConsumer(route),

@@ -1,4 +1,4 @@
-import type { Admin, KafkaClient as Kafka } from './kafkajs.ts';
+import { ConfigResourceTypes, type Admin, type KafkaClient as Kafka } from './kafkajs.ts';
 
 /** A topic to create when missing. */
 export interface TopicSpec {
@@ -35,6 +35,26 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): P
     })),
   });
   return missing.map((spec) => spec.topic);
+}
+
+/**
+ * The `max.message.bytes` of each topic (the largest record batch the broker accepts for it),
+ * for the topics whose configuration could be read; the others are left out.
+ */
+export async function maxMessageBytes(admin: Admin, topics: readonly string[]): Promise<Map<string, number>> {
+  const limits = new Map<string, number>();
+  if (topics.length === 0) return limits;
+  const described = await admin
+    .describeConfigs({
+      includeSynonyms: false,
+      resources: [...new Set(topics)].map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['max.message.bytes'] })),
+    })
+    .catch(() => undefined);
+  for (const resource of described?.resources ?? []) {
+    const value = Number(resource.configEntries.find((entry) => entry.configName === 'max.message.bytes')?.configValue);
+    if (resource.errorCode === 0 && Number.isInteger(value) && value > 0) limits.set(resource.resourceName, value);
+  }
+  return limits;
 }
 
 /** Partition count per topic, for the topics that exist. */

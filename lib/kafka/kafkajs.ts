@@ -26,7 +26,7 @@ export const abortedFilterInstalled: boolean = (() => {
 
 const kafkajs = require('kafkajs') as typeof import('kafkajs');
 
-export const { Kafka, logLevel, CompressionTypes, Partitioners } = kafkajs;
+export const { Kafka, logLevel, CompressionTypes, Partitioners, ConfigResourceTypes } = kafkajs;
 export type {
   Kafka as KafkaClient,
   CompressionTypes as CompressionType,

@@ -1,6 +1,6 @@
 import { Consumer } from '../consume/consumer.ts';
 import type { Message } from '../consume/message.ts';
-import type { OutboundMessage } from '../dispatch/message.ts';
+import { messageBytes, type OutboundMessage } from '../dispatch/message.ts';
 import { sleep } from '../consume/sleep.ts';
 import { SchedulingError } from '../errors.ts';
 import { RoutesBuilder, type PauseSettings, type RouteDefinition } from '../routing/route.ts';
@@ -46,7 +46,15 @@ export class DelayConsumer extends Consumer {
         let end = next + 1;
         while (end < messages.length && dueTimes[end]! <= now) end += 1;
         const due = messages.slice(next, end);
-        await this.context.dispatcher().produceSync(due.map((message, index) => forwardOf(message, tier.target, dueTimes[next + index]!, now)));
+        const dispatcher = this.context.dispatcher();
+        const forwards = due.map((message, index) => ({ message, forward: forwardOf(message, tier.target, dueTimes[next + index]!, now) }));
+        const fitting = forwards.filter(({ message, forward }) => {
+          const bytes = messageBytes(forward);
+          if (bytes <= dispatcher.options.maxMessageBytes) return true;
+          this.#reportTooLarge(message, bytes, dispatcher.options.maxMessageBytes);
+          return false;
+        });
+        if (fitting.length > 0) await dispatcher.produceSync(fitting.map(({ forward }) => forward));
         this.markAsConsumed(due[due.length - 1]!);
         next = end;
       }
@@ -81,6 +89,20 @@ export class DelayConsumer extends Consumer {
     );
     this.context.events.emit('error', { error, topic: message.topic, partition: message.partition, offset: message.offset, kind: 'delay-headers' });
     return -Infinity;
+  }
+
+  /**
+   * A tier record over the dispatcher's `maxMessageBytes` (only another producer can write one:
+   * Partita's own are refused at enqueue) can never be forwarded; retrying would hold the tier
+   * partition for good. It is left where it is, with an error event naming it.
+   */
+  #reportTooLarge(message: Message, bytes: number, limit: number): void {
+    const error = new SchedulingError(
+      `${message.topic}/${message.partition}@${message.offset} is ${bytes} bytes as forwarded, over the dispatcher's maxMessageBytes (${limit}); ` +
+        'it cannot be sent on and is skipped (it stays readable at these coordinates while the tier retains it). ' +
+        'Enqueue scheduled jobs through Partita, which refuses such a job at enqueue, or raise maxMessageBytes.',
+    );
+    this.context.events.emit('error', { error, topic: message.topic, partition: message.partition, offset: message.offset, kind: 'delay-forward-too-large' });
   }
 
   /** Sleeps until `dueAt`; the partition stays paused until shortly before. */

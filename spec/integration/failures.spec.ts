@@ -1,9 +1,11 @@
 import { expect } from 'chai';
+import { Consumer } from '../../lib/consume/consumer.ts';
+import type { Message } from '../../lib/consume/message.ts';
 import { Job } from '../../lib/job/job.ts';
 import { UnrecoverableError } from '../../lib/errors.ts';
 import type { App } from '../../lib/app.ts';
 import { stopApps, testApp } from '../support/app.ts';
-import { createTopic, readAll, unique, waitFor } from '../support/kafka.ts';
+import { createTopic, readAll, unique, waitFor, withAdmin } from '../support/kafka.ts';
 import { jobMessage, produceRaw } from '../support/produce.ts';
 
 /** Attempts per job id, shared by the spec's job class. */
@@ -223,6 +225,65 @@ describe('failures, retries and dead letters (broker)', function () {
     }
     for (const n of [3, 10, 20]) expect(count(ids[n]!)).to.equal(2);
     for (const [n, id] of ids.entries()) if (![3, 10, 20].includes(n)) expect(count(id), `runs of job ${n}`).to.equal(1);
+  });
+
+  it('a record too large for a whole dead-letter copy is dead-lettered without its value, with an event; the partition goes on', async () => {
+    const topic = await createTopic(unique('dlq-size'), 1);
+    const dlq = unique('dlq-size-dlq');
+    // Under the broker's 1 048 588 bytes, over the dispatcher's 1 000 000 once the dead-letter headers join.
+    await produceRaw(topic, [
+      { key: 'big', value: Buffer.alloc(1_000_500, 7), headers: { trace: 'abc' }, partition: 0 },
+      { key: 'small', value: 'ok', partition: 0 },
+    ]);
+    const consumed: string[] = [];
+    class FailsOnBig extends Consumer {
+      consume(messages: Message[]) {
+        for (const message of messages) {
+          if (message.key === 'big') throw new Error('too big to handle');
+          consumed.push(message.key!);
+        }
+      }
+    }
+    const app = testApp(fast).routes((r) => r.topic(topic, FailsOnBig, (t) => t.deadLetterQueue({ topic: dlq, maxRetries: 0 })));
+    const errors: { kind?: string; error: Error }[] = [];
+    app.on('error', (e) => errors.push(e));
+    const dropped: string[][] = [];
+    app.on('message.dead-lettered', (e) => dropped.push(e.dropped));
+    await app.run();
+    await waitFor(() => consumed.includes('small'), { what: 'the record after the large one', timeoutMs: 30_000 });
+    expect(dropped).to.deep.equal([['value']]);
+    const reduced = errors.find((e) => e.kind === 'dead-letter-reduced');
+    expect(reduced?.error.message).to.contain(`${topic}/0@0`).and.contain('without its value');
+    const [copy] = await readAll(dlq, 1);
+    expect(copy!.value).to.equal(null);
+    expect(copy!.key).to.equal('big');
+    expect(copy!.headers).to.include({ trace: 'abc', 'source-offset': '0', 'error-message': 'too big to handle', 'dead-letter-dropped': 'value' });
+    expect(Number(copy!.headers['dead-letter-full-bytes'])).to.be.greaterThan(1_000_500);
+  });
+
+  it("the dead-letter copy fits the dead-letter topic's own max.message.bytes", async () => {
+    const topic = await createTopic(unique('dlq-limit'), 1);
+    const dlq = unique('dlq-limit-dlq');
+    await withAdmin((admin) => admin.createTopics({ waitForLeaders: true, topics: [{ topic: dlq, numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: '100000' }] }] }));
+    await produceRaw(topic, [{ key: 'mid', value: Buffer.alloc(200_000, 7), partition: 0 }, { key: 'small', value: 'ok', partition: 0 }]);
+    const consumed: string[] = [];
+    class FailsOnMid extends Consumer {
+      consume(messages: Message[]) {
+        for (const message of messages) {
+          if (message.key === 'mid') throw new Error('no');
+          consumed.push(message.key!);
+        }
+      }
+    }
+    const app = testApp(fast).routes((r) => r.topic(topic, FailsOnMid, (t) => t.deadLetterQueue({ topic: dlq, maxRetries: 0 })));
+    const dropped: string[][] = [];
+    app.on('message.dead-lettered', (e) => dropped.push(e.dropped));
+    await app.run();
+    await waitFor(() => consumed.includes('small'), { what: 'the record after the dead-lettered one', timeoutMs: 30_000 });
+    expect(dropped, 'only the value left out: the topic limit was known').to.deep.equal([['value']]);
+    const [copy] = await readAll(dlq, 1);
+    expect(copy!.key).to.equal('mid');
+    expect(copy!.headers['dead-letter-dropped']).to.equal('value');
   });
 
   it('UnrecoverableError skips the remaining retries', async () => {

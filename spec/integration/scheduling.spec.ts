@@ -301,6 +301,32 @@ describe('scheduling (broker)', function () {
     expect(pauses, 'pauses of the 1 s tier (a timer overflow pauses and resumes it without end)').to.be.below(10);
   });
 
+  it('a tier record too large to forward is skipped with an error event; the records behind it go on', async function () {
+    this.timeout(30_000);
+    const topic = await createTopic(unique('tier-big'), 1);
+    const app = timedApp(topic);
+    const errors: string[] = [];
+    app.on('error', (e) => errors.push(`${e.kind} ${e.topic}@${e.offset}`));
+    await app.run();
+    const scheduled = (id: string, n: number, padding: number) => {
+      const at = new Date(Date.now() + 300).toISOString();
+      const encoded = encodeEnvelope(
+        { job_class: 'Timed', job_id: id, queue_name: topic, arguments: [n], executions: 0, exception_executions: {}, enqueued_at: new Date().toISOString(), scheduled_at: at },
+        'k',
+      );
+      const value = padding > 0 ? Buffer.concat([Buffer.from(encoded.value), Buffer.alloc(padding, 32)]) : encoded.value;
+      return { key: encoded.key, value, headers: { ...encoded.headers, 'scheduled-at': at, 'delay-until': at } };
+    };
+    const producer = rawKafka().producer();
+    await producer.connect();
+    // Accepted by the broker (under 1 048 588 bytes), over the dispatcher's 1 000 000.
+    await producer.send({ topic: `${topic}.delay.500ms`, messages: [scheduled(unique('big'), 1, 1_000_500), scheduled(unique('small'), 2, 0)] });
+    await producer.disconnect();
+    await waitFor(() => runs.length === 1, { timeoutMs: 20_000, what: 'the job behind the too-large record' });
+    expect(runs[0]!.n).to.equal(2);
+    expect(errors).to.deep.equal([`delay-forward-too-large ${topic}.delay.500ms@0`]);
+  });
+
   it('S7: a tier partition waiting for a far head is paused, and stop() does not wait for it', async function () {
     this.timeout(30_000);
     const topic = await createTopic(unique('s7'), 1);
