@@ -10,6 +10,9 @@ import type { JobClass } from './job/job.ts';
 import { JobRegistry } from './job/registry.ts';
 import { ensureTopics, maxMessageBytes, partitionCounts, withAdmin } from './kafka/admin.ts';
 import { createKafka, type KafkaConnection } from './kafka/client.ts';
+import { logDispatcherEvents } from './logging/dispatcher-log.ts';
+import { resolveLogger, type Logger, type LogLevel } from './logging/logger.ts';
+import { logWorkerEvents } from './logging/worker-log.ts';
 import type { ConsumerSettings } from './kafka/consumer.ts';
 import { KafkaProducerSender } from './kafka/producer.ts';
 import { discoverTopics, validatePatterns } from './routing/patterns.ts';
@@ -54,6 +57,17 @@ export interface AppConfig {
   transactionalIdPrefix?: string;
   /** Stop gracefully on SIGINT/SIGTERM. Default false for `app.run()`; the `partita worker` command turns it on. */
   handleSignals?: boolean;
+  /**
+   * Where the app logs what it does (start, failures with stacks, backoffs, dead letters,
+   * rebalances, stop) and kafkajs's lines: any pino logger, or an object with pino's level methods.
+   * @defaultValue the process's logger: `PARTITA_LOG_LEVEL` (else `info`), `PARTITA_LOG_FORMAT` (else `text`), on stderr
+   */
+  logger?: Logger;
+  /**
+   * Level of the app's own logger, when no `logger` is given.
+   * @defaultValue `PARTITA_LOG_LEVEL`, else `'info'`
+   */
+  logLevel?: LogLevel;
 }
 
 /** Waits before a worker that failed to start (after a pattern pick-up) is tried again: 1 s doubling to 30 s. */
@@ -71,6 +85,8 @@ const WORKER_RESTART_BACKOFF = { timeout: 1000, maxTimeout: 30_000, exponentialB
 export class App extends WorkerEmitter {
   readonly config: AppConfig;
   readonly registry: JobRegistry;
+  /** What the app logs through (see `AppConfig.logger`). */
+  readonly logger: Logger;
   readonly #kafka: Kafka;
   readonly #routes = new RoutesBuilder();
   #dispatcher: Dispatcher | undefined;
@@ -93,7 +109,8 @@ export class App extends WorkerEmitter {
     super();
     if (config === null || typeof config !== 'object') throw new InvalidOptionError('createApp', 'expected a configuration object');
     this.config = config;
-    this.#kafka = createKafka({ ...config.kafka, clientId: config.clientId ?? config.kafka?.clientId }, 'createApp.kafka');
+    this.logger = resolveLogger(config.logger, config.logLevel, 'createApp');
+    this.#kafka = createKafka({ ...config.kafka, clientId: config.clientId ?? config.kafka?.clientId }, 'createApp.kafka', this.logger);
     this.registry = new JobRegistry(config.jobs ?? []);
     if (config.pause !== undefined) validatePause('createApp.pause', config.pause);
     for (const name of ['maxBufferedMessages', 'maxBatchSize'] as const) {
@@ -105,6 +122,7 @@ export class App extends WorkerEmitter {
     for (const name of ['commitIntervalMs', 'shutdownTimeoutMs', 'discoveryIntervalMs'] as const) {
       validateTimerMs(`createApp.${name}`, config[name], name === 'discoveryIntervalMs' ? 1 : 0);
     }
+    logWorkerEvents(this, this.logger);
   }
 
   /** The consumer group this app joins. */
@@ -121,7 +139,10 @@ export class App extends WorkerEmitter {
 
   /** The app's dispatcher (created on first use). */
   get dispatcher(): Dispatcher {
-    this.#dispatcher ??= new Dispatcher(new KafkaProducerSender(this.#kafka), this.config.dispatch);
+    if (!this.#dispatcher) {
+      this.#dispatcher = new Dispatcher(new KafkaProducerSender(this.#kafka), this.config.dispatch);
+      logDispatcherEvents(this.#dispatcher, this.logger);
+    }
     return this.#dispatcher;
   }
 

@@ -33,6 +33,7 @@ export type {
 export { DeadLetterHeaders } from './consume/dead-letter.ts';
 export type { KafkaConnection } from './kafka/client.ts';
 export { startLocalBroker, type LocalBroker } from './kafka/local-broker.ts';
+export { createLogger, type Logger, type LoggerOptions, type LogFields, type LogLevel, type LogFormat } from './logging/logger.ts';
 export {
   PartitaError,
   InvalidOptionError,

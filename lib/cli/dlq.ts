@@ -2,6 +2,7 @@ import { describeDeadLetter, replayMessage } from '../consume/dead-letter.ts';
 import { Dispatcher } from '../dispatch/dispatcher.ts';
 import { InvalidOptionError } from '../errors.ts';
 import { createKafka } from '../kafka/client.ts';
+import { defaultLogger } from '../logging/logger.ts';
 import { KafkaProducerSender } from '../kafka/producer.ts';
 import { readTopicSnapshot } from '../kafka/topic-reader.ts';
 
@@ -22,7 +23,7 @@ interface DlqArguments {
 /** `partita dlq ...`; returns the exit status. */
 export async function runDlq(args: string[], out: (line: string) => void): Promise<number> {
   const parsed = parse(args);
-  const kafka = createKafka({ brokers: parsed.brokers, clientId: 'partita-dlq', logLevel: 'error' }, '--brokers');
+  const kafka = createKafka({ brokers: parsed.brokers, clientId: 'partita-dlq', logLevel: 'error' }, '--brokers', defaultLogger());
   const records = await readTopicSnapshot(kafka, parsed.topic);
   if (parsed.action === 'list') {
     const entries = records.map((record) => describeDeadLetter(record));

@@ -48,9 +48,6 @@ async function runWorker(args: string[]): Promise<number> {
     return 2;
   }
   app.config.handleSignals = true;
-  app.on('worker.started', ({ groupId, topics }) => process.stdout.write(`partita: worker in group ${groupId} consuming ${topics.join(', ')}\n`));
-  app.on('topic.discovered', ({ pattern, topic }) => process.stdout.write(`partita: pattern ${pattern} picked up topic ${topic}\n`));
-  app.on('worker.stopped', ({ unfinished }) => process.stdout.write(`partita: worker stopped (${unfinished} partitions left unfinished)\n`));
   await app.run();
   return -1;
 }

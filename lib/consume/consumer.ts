@@ -41,9 +41,11 @@ export interface ProducedMessage {
   partition?: number;
 }
 
-/** Per message, across in-place retries: executions and failures per retry handler. */
+/** Per message, across in-place retries: executions, failures, and failures per retry handler. */
 export interface AttemptMemory {
   executions: number;
+  /** Failed attempts, bad input included (which never executes). */
+  failures: number;
   exceptionExecutions: Record<string, number>;
 }
 

@@ -86,8 +86,10 @@ export class JobConsumer extends Consumer {
       const error = cause instanceof Error ? cause : new Error(String(cause));
       const jobId = job?.jobId ?? message.headers[JobHeaders.jobId];
       const jobClass = job?.jobClass ?? message.headers[JobHeaders.jobClass];
+      memory.failures += 1;
+      const attempt = memory.failures;
       if (error instanceof BadMessageError) {
-        events.emit('job.failed', { ...at, lane, jobId, jobClass, error });
+        events.emit('job.failed', { ...at, lane, jobId, jobClass, attempt, error });
         events.emit('error', { error, ...at, kind: error.kind });
         throw error;
       }
@@ -97,7 +99,7 @@ export class JobConsumer extends Consumer {
         await runAfterDiscard(job!, error);
         return;
       }
-      events.emit('job.failed', { ...at, lane, jobId, jobClass, error });
+      events.emit('job.failed', { ...at, lane, jobId, jobClass, attempt, error });
       if (decision.action === 'retry' && decision.wait) {
         await this.#retryLater(message, job!, decision.handler, decision.wait);
         return;

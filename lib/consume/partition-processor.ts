@@ -146,6 +146,11 @@ export class PartitionProcessor {
     return this.#revoked;
   }
 
+  /** Lanes running now (a job each on job topics, a `consume` call each on consumer topics). */
+  get runningLanes(): number {
+    return this.#runningLanes;
+  }
+
   /** True while a batch runs or waits for its retry. */
   get busy(): boolean {
     return this.#running !== undefined;
@@ -531,7 +536,7 @@ export class PartitionProcessor {
   #attemptMemory(offset: number): AttemptMemory {
     let memory = this.#attempts.get(offset);
     if (!memory) {
-      memory = { executions: 0, exceptionExecutions: {} };
+      memory = { executions: 0, failures: 0, exceptionExecutions: {} };
       this.#attempts.set(offset, memory);
     }
     return memory;

@@ -12,7 +12,11 @@ export interface PartitionRef {
 export interface WorkerEvents {
   [name: string]: unknown;
   'worker.started': { groupId: string; topics: string[] };
+  /** `stop()` began: fetching stopped; running work gets up to `timeoutMs` to finish. */
+  'worker.stopping': { groupId: string; runningJobs: number; runningConsumers: number; timeoutMs: number };
   'worker.stopped': { groupId: string; unfinished: number };
+  /** This worker's share of the group's partitions changed (also its first assignment). */
+  'group.rebalanced': { groupId: string; assigned: PartitionRef[]; revoked: PartitionRef[]; kept: PartitionRef[] };
   'topic.discovered': { pattern: string; topic: string };
   'partition.assigned': PartitionRef;
   'partition.revoked': PartitionRef & { runningLanes: number };
@@ -32,7 +36,10 @@ export interface WorkerEvents {
   'job.discarded': PartitionRef & { offset: number; lane: number; jobId: string | undefined; jobClass: string | undefined; error: Error };
   /** A job went to the delay tiers: found before its time (`early`), or a `retryOn` with a wait (`retry`). */
   'job.scheduled': PartitionRef & { offset: number; lane: number; jobId: string; jobClass: string; scheduledAt: Date; delayTopic: string; reason: 'early' | 'retry' };
-  'job.failed': PartitionRef & { offset: number; lane: number; jobId: string | undefined; jobClass: string | undefined; error: Error };
+  /** `attempt`: how many times this message has failed on this worker, this time included. */
+  'job.failed': PartitionRef & { offset: number; lane: number; jobId: string | undefined; jobClass: string | undefined; attempt: number; error: Error };
+  /** Something works, but not as configured or expected (e.g. a topic with fewer partitions than `config()` asks). */
+  warning: { message: string; kind: string; topic?: string; partition?: number };
   error: { error: Error; topic?: string; partition?: number; offset?: number; kind?: BadInputKind | string };
 }
 

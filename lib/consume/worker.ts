@@ -123,6 +123,9 @@ export class Worker {
     await this.#clientStarting;
     this.#client?.pauseAll(this.#assignment);
     const processors = [...this.#processors.values()];
+    const running = (kind: RouteDefinition['kind']) =>
+      processors.reduce((sum, processor) => sum + (this.#routes.get(processor.topic)?.kind === kind ? processor.runningLanes : 0), 0);
+    this.#events.emit('worker.stopping', { groupId: this.groupId, runningJobs: running('jobs'), runningConsumers: running('consumer'), timeoutMs: this.#settings.shutdownTimeoutMs });
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.all(processors.map((processor) => processor.drain())),
@@ -188,6 +191,7 @@ export class Worker {
   #onAssignment(next: Assignment): void {
     const change = diffAssignments(this.#assignment, next);
     this.#assignment = next;
+    this.#events.emit('group.rebalanced', { groupId: this.groupId, assigned: change.assigned, revoked: change.revoked, kept: change.kept });
     // kafkajs keeps pause state across assignments: a partition paused here and assigned back
     // later would never be fetched again. Revoked and new partitions start unpaused.
     for (const { topic, partition } of change.revoked) {

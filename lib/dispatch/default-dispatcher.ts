@@ -1,5 +1,7 @@
 import { DispatcherNotConfiguredError } from '../errors.ts';
 import { createKafka, type KafkaConnection } from '../kafka/client.ts';
+import { logDispatcherEvents } from '../logging/dispatcher-log.ts';
+import { resolveLogger, type Logger, type LogLevel } from '../logging/logger.ts';
 import { KafkaProducerSender, type ProducerSettings } from '../kafka/producer.ts';
 import { onShutdownSignal, ShutdownOrder, type ShutdownContext } from '../shutdown.ts';
 import { Dispatcher, type DispatcherOptions } from './dispatcher.ts';
@@ -15,6 +17,16 @@ export interface DispatchConfiguration {
    * app. @defaultValue true
    */
   handleSignals?: boolean;
+  /**
+   * Where delivery retries, errors and kafkajs's lines are logged.
+   * @defaultValue the process's logger (`PARTITA_LOG_LEVEL`, `PARTITA_LOG_FORMAT`, stderr)
+   */
+  logger?: Logger;
+  /**
+   * Level of the dispatcher's own logger, when no `logger` is given.
+   * @defaultValue `PARTITA_LOG_LEVEL`, else `'info'`
+   */
+  logLevel?: LogLevel;
 }
 
 let current: { dispatcher: Dispatcher; removeHook: () => void } | undefined;
@@ -30,7 +42,8 @@ export const IDLE_DISCONNECT_MS = 1000;
  * enqueued exits by itself once its jobs are delivered.
  */
 export async function configure(configuration: DispatchConfiguration): Promise<Dispatcher> {
-  const kafka = createKafka(configuration.kafka, 'configure.kafka');
+  const logger = resolveLogger(configuration.logger, configuration.logLevel, 'configure');
+  const kafka = createKafka(configuration.kafka, 'configure.kafka', logger);
   const { compression, ...bounds } = configuration.dispatch ?? {};
   let idleTimer: NodeJS.Timeout | undefined;
   const dispatcher: Dispatcher = new Dispatcher(new KafkaProducerSender(kafka, { compression }), bounds, {
@@ -41,6 +54,7 @@ export async function configure(configuration: DispatchConfiguration): Promise<D
       idleTimer.unref();
     },
   });
+  logDispatcherEvents(dispatcher, logger);
   return useDispatcher(dispatcher, configuration.handleSignals ?? true);
 }
 

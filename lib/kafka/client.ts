@@ -1,5 +1,6 @@
-import { abortedFilterInstalled, Kafka, logLevel as KafkaLogLevel, type KafkaClient, type KafkaConfig as KafkaJsConfig, type logCreator } from './kafkajs.ts';
+import { abortedFilterInstalled, Kafka, logLevel as KafkaLogLevel, type KafkaClient, type KafkaConfig as KafkaJsConfig } from './kafkajs.ts';
 import { InvalidOptionError } from '../errors.ts';
+import { kafkaLogCreator, type KafkaLogPort } from './kafka-log.ts';
 
 /** How to reach the Kafka cluster. */
 export interface KafkaConnection {
@@ -7,7 +8,11 @@ export interface KafkaConnection {
   brokers: string[];
   /** Client id sent to the brokers. Default `partita`. */
   clientId?: string;
-  /** kafkajs's own log output: `nothing`, `error`, `warn` (default), `info`, `debug`. */
+  /**
+   * Which of kafkajs's own lines reach Partita's logger: `nothing`, `error`, `warn`, `info`,
+   * `debug`. The logger's level then filters them like any other line.
+   * @defaultValue `'warn'`
+   */
   logLevel?: 'nothing' | 'error' | 'warn' | 'info' | 'debug';
   /** Extra kafkajs client settings (ssl, sasl, timeouts), passed through. */
   client?: Omit<KafkaJsConfig, 'brokers' | 'clientId' | 'logLevel' | 'logCreator'>;
@@ -21,22 +26,14 @@ const LOG_LEVELS = {
   debug: KafkaLogLevel.DEBUG,
 } as const;
 
-const LEVEL_NAMES: Record<number, string> = { 1: 'ERROR', 2: 'WARN', 4: 'INFO', 5: 'DEBUG' };
-
-/** kafkajs log lines on stderr, one line each, prefixed so they are told apart from ours. */
-const stderrLogCreator: logCreator = () => ({ namespace, level, log }) => {
-  const { message, timestamp: _timestamp, logger: _logger, ...extra } = log as Record<string, unknown>;
-  const detail = Object.keys(extra).length > 0 ? ` ${JSON.stringify(extra)}` : '';
-  process.stderr.write(`kafkajs ${LEVEL_NAMES[level] ?? level} [${namespace}] ${String(message)}${detail}\n`);
-};
-
 let warnedAboutFilter = false;
 
 /**
  * Validates a connection description and builds the kafkajs client for it.
  * @param option name used in errors, e.g. `createApp.kafka`
+ * @param logger where kafkajs's log lines go (see {@link kafkaLogCreator})
  */
-export function createKafka(connection: KafkaConnection, option: string): KafkaClient {
+export function createKafka(connection: KafkaConnection, option: string, logger: KafkaLogPort): KafkaClient {
   if (connection === null || typeof connection !== 'object') {
     throw new InvalidOptionError(option, 'expected { brokers: ["127.0.0.1:9092"] }');
   }
@@ -50,9 +47,10 @@ export function createKafka(connection: KafkaConnection, option: string): KafkaC
   }
   if (!abortedFilterInstalled && !warnedAboutFilter) {
     warnedAboutFilter = true;
-    process.stderr.write(
-      'partita: kafkajs was loaded before partita, so its read_committed filter (which can let records of aborted ' +
-        'transactions through) is in use. Import partita before kafkajs.\n',
+    logger.warn(
+      {},
+      'kafkajs was loaded before partita, so its read_committed filter (which can let records of aborted ' +
+        'transactions through) is in use. Import partita before kafkajs.',
     );
   }
   return new Kafka({
@@ -60,6 +58,6 @@ export function createKafka(connection: KafkaConnection, option: string): KafkaC
     brokers,
     clientId: connection.clientId ?? 'partita',
     logLevel: LOG_LEVELS[level],
-    logCreator: stderrLogCreator,
+    logCreator: kafkaLogCreator(logger),
   });
 }

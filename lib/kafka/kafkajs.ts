@@ -27,6 +27,10 @@ export const abortedFilterInstalled: boolean = (() => {
 const kafkajs = require('kafkajs') as typeof import('kafkajs');
 
 export const { Kafka, logLevel, CompressionTypes, Partitioners, ConfigResourceTypes } = kafkajs;
+
+/** kafkajs's table of Kafka protocol errors (type, code, the message its errors carry). */
+export const protocolErrors = (require('kafkajs/src/protocol/error.js') as { errorCodes: { type: string; code: number; message: string }[] }).errorCodes;
+
 export type {
   Kafka as KafkaClient,
   CompressionTypes as CompressionType,

@@ -8,6 +8,7 @@ import { JobsLostError } from '../../lib/errors.ts';
 import { Job } from '../../lib/job/job.ts';
 import { createKafka } from '../../lib/kafka/client.ts';
 import { KafkaProducerSender } from '../../lib/kafka/producer.ts';
+import { createLogger } from '../../lib/logging/logger.ts';
 import { stopApps, testApp } from '../support/app.ts';
 import { committedOffsets, createTopic, endOffsets, readAll, testBrokers, unique, waitFor } from '../support/kafka.ts';
 import { exited } from '../support/worker-process.ts';
@@ -185,7 +186,7 @@ describe('enqueue guarantees (broker)', function () {
         await Leaf.performLater(runs);
       }
     }
-    const unreachable = createKafka({ brokers: [`127.0.0.1:${await unusedPort()}`], logLevel: 'nothing' }, 'spec');
+    const unreachable = createKafka({ brokers: [`127.0.0.1:${await unusedPort()}`], logLevel: 'nothing' }, 'spec', createLogger({ level: 'silent' }));
     const nowhere = new Dispatcher(new KafkaProducerSender(unreachable), { deliveryTimeoutMs: 500 });
     nowhere.on('error', () => {});
     const app = testApp({ jobs: [Parent] }).routes((r) => r.activeJobTopic(topic));

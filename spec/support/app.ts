@@ -11,6 +11,8 @@ export function testApp(config: Partial<AppConfig> = {}): App {
     shutdownTimeoutMs: 10_000,
     pause: { timeout: 200, maxTimeout: 2000 },
     commitIntervalMs: 50,
+    // Quiet spec output: the logging specs look at logs, in child processes.
+    ...(config.logger === undefined ? { logLevel: 'silent' as const } : {}),
     ...config,
     kafka: { brokers: testBrokers(), logLevel: 'nothing', ...config.kafka },
     consumer: { maxWaitTimeInMs: 100, sessionTimeout: 10_000, rebalanceTimeout: 20_000, heartbeatInterval: 1000, ...config.consumer },

@@ -1,0 +1,54 @@
+import { logLevel as KafkaLogLevel, protocolErrors, type logCreator } from './kafkajs.ts';
+
+/**
+ * Where the kafka boundary writes kafkajs's log lines: pino-style level methods taking structured
+ * fields and a message (Partita's `Logger` is one).
+ */
+export interface KafkaLogPort {
+  error(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+  info(fields: Record<string, unknown>, message: string): void;
+  debug(fields: Record<string, unknown>, message: string): void;
+}
+
+/**
+ * Protocol errors kafkajs retries by itself while a group rebalances or a coordinator or partition
+ * leader loads or moves: a fresh broker creating its offsets topic, a member joining the group
+ * ("The group is rebalancing, so a rejoin is needed" on every heartbeat until the rejoin). They are
+ * normal operation, so their lines are debug, whatever level kafkajs gave them.
+ */
+const EXPECTED_PROTOCOL_ERRORS = [
+  'REBALANCE_IN_PROGRESS',
+  'GROUP_LOAD_IN_PROGRESS',
+  'GROUP_COORDINATOR_NOT_AVAILABLE',
+  'NOT_COORDINATOR_FOR_GROUP',
+  'LEADER_NOT_AVAILABLE',
+  'NOT_LEADER_FOR_PARTITION',
+];
+
+const expectedMessages = new Set(protocolErrors.filter((error) => EXPECTED_PROTOCOL_ERRORS.includes(error.type)).map((error) => error.message));
+
+type Method = keyof KafkaLogPort;
+const METHODS: Record<number, Method> = {
+  [KafkaLogLevel.ERROR]: 'error',
+  [KafkaLogLevel.WARN]: 'warn',
+  [KafkaLogLevel.INFO]: 'info',
+  [KafkaLogLevel.DEBUG]: 'debug',
+};
+
+/**
+ * A kafkajs `logCreator` writing every line kafkajs emits (kafkajs's `logLevel` still decides
+ * which) to `port`, at kafkajs's level except for the expected protocol errors above (debug).
+ * The message carries kafkajs's namespace and extra fields, for text logs; the fields carry them
+ * too, for JSON logs.
+ */
+export function kafkaLogCreator(port: KafkaLogPort): logCreator {
+  return () =>
+    ({ namespace, level, log }) => {
+      const { message, timestamp: _timestamp, logger: _logger, stack, ...extra } = log as Record<string, unknown>;
+      const expected = typeof extra.error === 'string' && expectedMessages.has(extra.error);
+      const method: Method = expected ? 'debug' : (METHODS[level] ?? 'info');
+      const detail = Object.keys(extra).length > 0 ? ` ${JSON.stringify(extra)}` : '';
+      port[method]({ component: 'kafkajs', namespace, ...extra, ...(stack === undefined ? {} : { stack }) }, `kafkajs [${namespace}] ${String(message)}${detail}`);
+    };
+}
