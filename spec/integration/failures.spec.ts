@@ -124,7 +124,7 @@ describe('failures, retries and dead letters (broker)', function () {
     });
   }
 
-  it('D10: on a job topic the budget is per job by default: a failing job after another failing job gets maxRetries + 1 attempts', async () => {
+  it('D5, job topics: the budget is per job by default: a failing job after another failing job gets maxRetries + 1 attempts', async () => {
     const topic = await createTopic(unique('d10'), 1);
     const dlq = unique('d10-dlq');
     const [a, b] = [unique('a'), unique('b')];
@@ -137,7 +137,7 @@ describe('failures, retries and dead letters (broker)', function () {
     expect(seen.deadLettered).to.deep.equal([0, 1]);
   });
 
-  it('D11: with lanes, two jobs failing in parallel each get maxRetries + 1 attempts (the parallel attempt counts for each)', async () => {
+  it('D5, job topics with lanes: two jobs failing in parallel each get maxRetries + 1 attempts (the parallel attempt counts for each)', async () => {
     const topic = await createTopic(unique('d11'), 1);
     const dlq = unique('d11-dlq');
     const [a, b] = [unique('a'), unique('b')];
