@@ -1,7 +1,29 @@
 import type { OffsetCommit } from '../kafka/records.ts';
 import { partitionKey } from './assignment.ts';
+import { encodeCommitMetadata } from './done-map.ts';
 import type { Materialized } from './offset-tracker.ts';
 import type { WorkerEmitter } from './worker-events.ts';
+
+/** A partition's position to commit, with what its done-map should carry. */
+export interface CommitPosition extends Materialized {
+  /** How many offsets above `offset` are finished now: when it grows, a commit is due even if the offset did not move. */
+  finishedCount: number;
+  /** The finished offsets above `offset`, read when the commit is sent (so it carries the latest). */
+  finished(): readonly number[];
+}
+
+/** What was last committed for a partition. */
+interface Committed {
+  offset: number;
+  metadata: string | null;
+  finishedCount: number;
+}
+
+interface PendingCommit {
+  topic: string;
+  partition: number;
+  position: CommitPosition;
+}
 
 /** What the committer needs from the Kafka side. */
 export interface CommitPorts {
@@ -15,16 +37,17 @@ export interface CommitPorts {
 const COMMIT_RETRY_MS = 1000;
 
 /**
- * Commits materialized offsets. Requests coalesce: one commit request is in flight at a time and
- * carries the latest position of every partition. Commits are held while the group rebalances and,
+ * Commits materialized offsets, with the user's metadata and the done-map (finished offsets above
+ * the offset, see done-map.ts) in the commit metadata. Requests coalesce: one commit request is in
+ * flight at a time and carries the latest position of every partition. Commits are held while the group rebalances and,
  * after the rejoin, sent only for partitions this worker still owns (a stale commit would overwrite
  * the new owner's progress).
  */
 export class Committer {
   readonly #ports: CommitPorts;
   readonly #intervalMs: number;
-  readonly #pending = new Map<string, OffsetCommit>();
-  readonly #committed = new Map<string, { offset: number; metadata: string | null }>();
+  readonly #pending = new Map<string, PendingCommit>();
+  readonly #committed = new Map<string, Committed>();
   #inFlight: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #held = false;
@@ -36,21 +59,27 @@ export class Committer {
     this.#intervalMs = intervalMs;
   }
 
-  /** Asks for a partition's position to be committed, now (`urgent`) or within the interval. */
-  request(topic: string, partition: number, position: Materialized, urgent: boolean): void {
+  /**
+   * Asks for a partition's position to be committed, now (`urgent`) or within the interval: when
+   * the offset moved, its metadata changed, or more offsets above it finished.
+   */
+  request(topic: string, partition: number, position: CommitPosition, urgent: boolean): void {
     const key = partitionKey(topic, partition);
     const done = this.#committed.get(key);
-    if (done && done.offset === position.offset && done.metadata === position.metadata) return;
-    this.#pending.set(key, { topic, partition, offset: position.offset, metadata: position.metadata });
+    if (done && done.offset === position.offset && done.metadata === position.metadata && done.finishedCount >= position.finishedCount) return;
+    this.#pending.set(key, { topic, partition, position });
     this.#schedule(urgent ? 0 : this.#intervalMs);
   }
 
-  /** A transaction committed this position itself: nothing to send for it. */
+  /**
+   * A transaction committed this position itself: nothing to send for it. Its done-map is not
+   * counted on, so finished offsets above it are committed again by the next request.
+   */
   acknowledge(topic: string, partition: number, position: Materialized): void {
     const key = partitionKey(topic, partition);
-    this.#committed.set(key, { offset: position.offset, metadata: position.metadata });
+    this.#committed.set(key, { offset: position.offset, metadata: position.metadata, finishedCount: 0 });
     const pending = this.#pending.get(key);
-    if (pending && pending.offset <= position.offset) this.#pending.delete(key);
+    if (pending && pending.position.offset <= position.offset && pending.position.finishedCount === 0) this.#pending.delete(key);
   }
 
   /**
@@ -120,26 +149,32 @@ export class Committer {
 
   async #send(): Promise<void> {
     if (this.#inFlight || this.#held) return;
-    const batch: OffsetCommit[] = [];
-    for (const [key, commit] of this.#pending) {
-      if (this.#ports.owns(commit.topic, commit.partition)) batch.push(commit);
+    const batch: { pending: PendingCommit; finished: readonly number[] }[] = [];
+    for (const [key, pending] of this.#pending) {
+      if (this.#ports.owns(pending.topic, pending.partition)) batch.push({ pending, finished: pending.position.finished() });
       this.#pending.delete(key);
     }
     if (batch.length === 0) return;
+    const encoded = batch.map(({ pending: { position }, finished }) => encodeCommitMetadata({ offset: position.offset, metadata: position.metadata, finished }));
+    const offsets: OffsetCommit[] = batch.map(({ pending: { topic, partition, position } }, i) => ({ topic, partition, offset: position.offset, metadata: encoded[i]!.metadata }));
     let failed = false;
-    this.#inFlight = this.#ports.commit(batch).then(
+    this.#inFlight = this.#ports.commit(offsets).then(
       () => {
-        for (const commit of batch) {
-          this.#committed.set(partitionKey(commit.topic, commit.partition), { offset: commit.offset, metadata: commit.metadata });
+        for (const { pending, finished } of batch) {
+          const { offset, metadata } = pending.position;
+          this.#committed.set(partitionKey(pending.topic, pending.partition), { offset, metadata, finishedCount: finished.length });
         }
-        this.#ports.events.emit('batch.committed', { offsets: batch, at: Date.now() });
+        this.#ports.events.emit('batch.committed', {
+          offsets: batch.map(({ pending: { topic, partition, position } }, i) => ({ topic, partition, offset: position.offset, metadata: position.metadata, finished: encoded[i]!.finished })),
+          at: Date.now(),
+        });
       },
       () => {
         // Usually a rebalance: put back what no newer request replaced and try again later;
         // ownership is checked again before that commit is sent.
-        for (const commit of batch) {
-          const key = partitionKey(commit.topic, commit.partition);
-          if (!this.#pending.has(key)) this.#pending.set(key, commit);
+        for (const { pending } of batch) {
+          const key = partitionKey(pending.topic, pending.partition);
+          if (!this.#pending.has(key)) this.#pending.set(key, pending);
         }
         failed = true;
       },

@@ -4,10 +4,10 @@ import type { Delivery, OutboundMessage } from '../dispatch/message.ts';
 import { OffsetMetadataTooLargeError } from '../errors.ts';
 import type { Message } from './message.ts';
 import { activeTransaction, type TransactionHandle } from '../dispatch/transaction-context.ts';
+import { MAX_OFFSET_METADATA_BYTES, userMetadataBytes } from './done-map.ts';
 import type { WorkerEmitter } from './worker-events.ts';
 
-/** The broker keeps at most this many bytes of offset metadata. */
-export const MAX_OFFSET_METADATA_BYTES = 4096;
+export { MAX_OFFSET_METADATA_BYTES };
 
 /** What the engine gives a consumer for one run of one lane. @internal */
 export interface LaneContext {
@@ -107,11 +107,14 @@ export abstract class Consumer {
    * mark waits for them: it applies once they reached the broker, and never if one of them is lost
    * (the lane then fails and its unmarked messages are consumed again). Inside a transaction the
    * mark joins the transaction at once.
+   *
+   * The metadata may take the broker's whole {@link MAX_OFFSET_METADATA_BYTES}; the done-map takes
+   * only the room it leaves.
    */
   markAsConsumed(message: Message, metadata: string | null = null): boolean {
-    if (metadata !== null && Buffer.byteLength(metadata) > MAX_OFFSET_METADATA_BYTES) {
+    if (metadata !== null && userMetadataBytes(metadata) > MAX_OFFSET_METADATA_BYTES) {
       throw new OffsetMetadataTooLargeError(
-        `Offset metadata for ${message.topic}/${message.partition}@${message.offset} is ${Buffer.byteLength(metadata)} bytes; ` +
+        `Offset metadata for ${message.topic}/${message.partition}@${message.offset} takes ${userMetadataBytes(metadata)} bytes in the commit; ` +
           `the broker keeps at most ${MAX_OFFSET_METADATA_BYTES}. Store a reference instead of the data.`,
       );
     }

@@ -5,6 +5,11 @@
  * markers are fine). Each tracked offset belongs to a lane; marking an offset marks it and every
  * earlier offset of the same lane. The materialized position is the offset after the unbroken
  * run of marked offsets from the oldest tracked one: the only position that may be committed.
+ *
+ * A partition resumed from a commit that carried a done-map ({@link resume}) also knows offsets a
+ * previous owner finished above the committed one: they are never tracked (the processor skips
+ * them), count as marked, and the position moves over them. Marked offsets above the position
+ * (tracked or inherited) are what the next commit's done-map carries ({@link finished}).
  */
 
 /** How commit metadata is chosen when lanes mark with metadata. */
@@ -38,9 +43,29 @@ export class OffsetTracker {
   readonly #byOffset = new Map<number, Entry>();
   #position: Materialized | undefined;
   #latestMetadata: string | null = null;
+  /** The committed position this partition was resumed from, if any. */
+  #start: Materialized | undefined;
+  /** Offsets a previous owner finished above {@link #start}, ascending; those before the head are behind the position. */
+  #inherited: number[] = [];
+  #inheritedHead = 0;
+  readonly #inheritedSet = new Set<number>();
+  /** Tracked entries marked but not materialized. */
+  #markedAhead = 0;
 
   constructor(strategy: OffsetMetadataStrategy = 'exact') {
     this.#strategy = strategy;
+  }
+
+  /**
+   * Resumes from a committed position and the offsets its done-map lists as finished above it.
+   * Call before anything is tracked; the finished offsets must then never be tracked.
+   */
+  resume(position: Materialized, finished: readonly number[]): void {
+    if (this.#pending.length > 0) throw new RangeError('resume() must come before the first track()');
+    this.#start = position;
+    this.#inherited = finished.filter((offset) => offset > position.offset);
+    this.#inheritedHead = 0;
+    for (const offset of this.#inherited) this.#inheritedSet.add(offset);
   }
 
   /**
@@ -85,10 +110,10 @@ export class OffsetTracker {
     }
   }
 
-  /** True when the offset is tracked and marked, or already materialized. */
+  /** True when the offset is tracked and marked, already materialized, or finished by a previous owner. */
   isMarked(offset: number): boolean {
     const entry = this.#byOffset.get(offset);
-    if (!entry) return this.#position !== undefined && offset < this.#position.offset;
+    if (!entry) return (this.#position !== undefined && offset < this.#position.offset) || this.#inheritedSet.has(offset);
     return entry.indexInLane <= entry.lane.markedUpTo;
   }
 
@@ -101,8 +126,10 @@ export class OffsetTracker {
     if (!entry) return false;
     const lane = entry.lane;
     for (let i = lane.markedUpTo + 1; i <= entry.indexInLane; i += 1) lane.entries[i]!.metadata = metadata;
-    if (entry.indexInLane > lane.markedUpTo) lane.markedUpTo = entry.indexInLane;
-    else entry.metadata = metadata;
+    if (entry.indexInLane > lane.markedUpTo) {
+      this.#markedAhead += entry.indexInLane - lane.markedUpTo;
+      lane.markedUpTo = entry.indexInLane;
+    } else entry.metadata = metadata;
     if (metadata !== null) this.#latestMetadata = metadata;
     this.#advance();
     return true;
@@ -114,6 +141,42 @@ export class OffsetTracker {
     return this.#strategy === 'current' && this.#latestMetadata !== null
       ? { offset: this.#position.offset, metadata: this.#latestMetadata }
       : this.#position;
+  }
+
+  /**
+   * What a commit should carry: the materialized position or, on a resumed partition where
+   * nothing materialized yet, the position it resumed from (its done-map may have grown). Undefined
+   * when there is nothing to commit: a partition never committed commits nothing before its first
+   * materialized offset.
+   */
+  commitPoint(): Materialized | undefined {
+    const materialized = this.materialized();
+    if (materialized || !this.#start) return materialized;
+    return this.#strategy === 'current' && this.#latestMetadata !== null ? { offset: this.#start.offset, metadata: this.#latestMetadata } : this.#start;
+  }
+
+  /** How many offsets above the commit point are finished (grows with every mark that does not materialize). */
+  get finishedCount(): number {
+    return this.#markedAhead + this.#inherited.length - this.#inheritedHead;
+  }
+
+  /** The finished offsets above the commit point, ascending: marked ones and those a previous owner finished. */
+  finished(): number[] {
+    const marked: number[] = [];
+    for (let i = this.#head; i < this.#pending.length; i += 1) {
+      const entry = this.#pending[i]!;
+      if (entry.indexInLane <= entry.lane.markedUpTo) marked.push(entry.offset);
+    }
+    if (this.#inheritedHead === this.#inherited.length) return marked;
+    const result: number[] = [];
+    let m = 0;
+    for (let i = this.#inheritedHead; i < this.#inherited.length; i += 1) {
+      const inherited = this.#inherited[i]!;
+      while (m < marked.length && marked[m]! < inherited) result.push(marked[m++]!);
+      result.push(inherited);
+    }
+    while (m < marked.length) result.push(marked[m++]!);
+    return result;
   }
 
   /**
@@ -167,11 +230,25 @@ export class OffsetTracker {
       this.#position = { offset: entry.offset + 1, metadata: entry.metadata };
       this.#byOffset.delete(entry.offset);
       this.#head += 1;
+      this.#markedAhead -= 1;
       moved = true;
     }
+    if (moved) this.#passInherited();
     if (moved && this.#head > 1024 && this.#head * 2 > this.#pending.length) {
       this.#pending = this.#pending.slice(this.#head);
       this.#head = 0;
     }
+  }
+
+  /** Moves the position over inherited finished offsets right after it, and forgets those behind it. */
+  #passInherited(): void {
+    let position = this.#position!;
+    while (this.#inheritedHead < this.#inherited.length && this.#inherited[this.#inheritedHead]! <= position.offset) {
+      const offset = this.#inherited[this.#inheritedHead]!;
+      if (offset === position.offset) position = { offset: offset + 1, metadata: position.metadata };
+      this.#inheritedSet.delete(offset);
+      this.#inheritedHead += 1;
+    }
+    this.#position = position;
   }
 }

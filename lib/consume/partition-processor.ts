@@ -5,8 +5,10 @@ import type { KafkaTransaction } from '../kafka/producer.ts';
 import type { RawRecord } from '../kafka/records.ts';
 import type { PauseSettings, RouteDefinition } from '../routing/route.ts';
 import { backoffDelay } from './backoff.ts';
+import type { CommitPosition } from './committer.ts';
 import { attachContext, consumeLane, type AttemptMemory, type Consumer } from './consumer.ts';
 import { DeadLetterHeaders, deadLetterMaxBytes, deadLetterMessage, isTooLargeError, smallestDeadLetterCopy, type DeadLetterCopy } from './dead-letter.ts';
+import { decodeCommitMetadata, encodeCommitMetadata } from './done-map.ts';
 import { defaultReducer, splitIntoLanes } from './lanes.ts';
 import { Message } from './message.ts';
 import { OffsetTracker, type Materialized } from './offset-tracker.ts';
@@ -25,8 +27,11 @@ export interface ProcessorSettings {
   maxBufferedMessages: number;
   /** A fetched batch is run in batches of at most this many messages. */
   maxBatchSize: number;
-  /** The metadata committed for this partition when it was assigned (read before the first batch). */
-  committedMetadata: Promise<string | null>;
+  /**
+   * The offset and metadata committed for this partition when it was assigned (read before the
+   * first batch): the user's metadata and the done-map of the previous owner.
+   */
+  committedAtAssignment: Promise<{ offset: number; metadata: string | null } | undefined>;
   /** Reads the group's committed offset and metadata for this partition now. */
   fetchCommitted(): Promise<{ offset: number; metadata: string | null } | undefined>;
   /** The consumer group (written into dead-letter headers). */
@@ -43,7 +48,7 @@ export interface ProcessorPorts {
   pausePartition(): void;
   resumePartition(): void;
   /** Asks for `position` to be committed; `urgent` skips the commit interval. */
-  commit(position: Materialized, urgent: boolean): void;
+  commit(position: CommitPosition, urgent: boolean): void;
   /** A transaction committed `position` with its output. */
   committedInTransaction(position: Materialized): void;
   /** A new transactional producer for this partition (its id fences a previous owner's). */
@@ -104,7 +109,7 @@ export class PartitionProcessor {
   #paused = false;
   #committedMetadata: string | null = null;
   /** The read made at assignment; `undefined` when it failed (it was reported, and is read again). */
-  readonly #assignedMetadata: Promise<{ metadata: string | null } | undefined>;
+  readonly #assignedCommit: Promise<{ committed: { offset: number; metadata: string | null } | undefined } | undefined>;
   #prepared = false;
   readonly #budget: RetryBudget;
   /** Attempts of messages of the batch in progress; cleared when a batch ends. */
@@ -127,6 +132,7 @@ export class PartitionProcessor {
       resetProducer: () => this.#closeTransactionalSender(),
       revoked: () => this.#revoked,
       preview: (marks) => this.#tracker.preview(marks),
+      commitMetadata: (position) => encodeCommitMetadata({ ...position, finished: this.#tracker.finished() }).metadata,
       apply: (marks, committed) => {
         for (const { offset, metadata } of marks) this.#tracker.mark(offset, metadata);
         if (committed) this.#ports.committedInTransaction(committed);
@@ -134,8 +140,8 @@ export class PartitionProcessor {
       },
     });
     // Handled at once: a partition may never get a batch, and a transactional one reads its own.
-    this.#assignedMetadata = settings.committedMetadata.then(
-      (metadata) => ({ metadata }),
+    this.#assignedCommit = settings.committedAtAssignment.then(
+      (committed) => ({ committed }),
       () => undefined,
     );
     // Every running job of the partition may listen to this one signal.
@@ -158,14 +164,17 @@ export class PartitionProcessor {
 
   /**
    * Accepts fetched records. Records below the next expected offset were delivered before (kafkajs
-   * refetches from the committed offset after every rejoin) and are dropped: they are running or done.
+   * refetches from the committed offset after every rejoin) and are dropped: they are running or
+   * done. So are records a previous owner finished (its done-map, read before the first batch).
    */
   enqueue(records: readonly RawRecord[]): void {
     if (this.#revoked || this.#stopping) return;
     const next = this.#nextOffset;
-    const fresh = next === undefined ? records : records.filter((record) => record.offset >= next);
+    const unseen = next === undefined ? records : records.filter((record) => record.offset >= next);
+    if (unseen.length === 0) return;
+    this.#nextOffset = unseen[unseen.length - 1]!.offset + 1;
+    const fresh = unseen.filter((record) => !this.#tracker.isMarked(record.offset));
     if (fresh.length === 0) return;
-    this.#nextOffset = fresh[fresh.length - 1]!.offset + 1;
     // Smaller batches let the slowest lane hold back fewer finished jobs from the commit.
     for (let start = 0; start < fresh.length; start += this.#settings.maxBatchSize) {
       this.#queue.push(fresh.slice(start, start + this.#settings.maxBatchSize).map((record) => new Message(record)));
@@ -446,9 +455,9 @@ export class PartitionProcessor {
     const { route } = this.#settings;
     const fences = route.transactional || route.virtualPartitions?.transactionScope === 'batch';
     if (!fences) {
-      const assigned = await this.#assignedMetadata;
+      const assigned = await this.#assignedCommit;
       if (assigned) {
-        this.#committedMetadata = assigned.metadata;
+        this.#resume(assigned.committed);
         return;
       }
     }
@@ -456,8 +465,8 @@ export class PartitionProcessor {
       try {
         if (fences) await this.#transactions.prepare();
         const committed = await this.#settings.fetchCommitted();
-        this.#committedMetadata = committed?.metadata ?? null;
         if (fences && committed && committed.offset >= 0) this.#dropBelow(committed.offset);
+        this.#resume(committed);
         return;
       } catch (cause) {
         const error = cause instanceof Error ? cause : new Error(String(cause));
@@ -465,6 +474,21 @@ export class PartitionProcessor {
         await this.#sleep(backoffDelay(this.#settings.pause, attempt));
       }
     }
+  }
+
+  /**
+   * Reads the committed metadata: the user's part for the consumers, the done-map for the tracker.
+   * Queued records the previous owner finished are dropped; later ones are dropped by `enqueue`.
+   */
+  #resume(committed: { offset: number; metadata: string | null } | undefined): void {
+    const resumed = decodeCommitMetadata(committed?.metadata ?? null, committed?.offset ?? -1);
+    this.#committedMetadata = resumed.metadata;
+    if (!committed || committed.offset < 0) return;
+    this.#tracker.resume({ offset: committed.offset, metadata: resumed.metadata }, resumed.finished);
+    if (resumed.finished.length === 0) return;
+    this.#queue = this.#queue.map((batch) => batch.filter((message) => !this.#tracker.isMarked(message.offset))).filter((batch) => batch.length > 0);
+    this.#queued = this.#queue.reduce((sum, batch) => sum + batch.length, 0);
+    this.#ports.events.emit('partition.inherited', { topic: this.topic, partition: this.partition, offset: committed.offset, finished: resumed.finished.length });
   }
 
   #dropBelow(offset: number): void {
@@ -564,8 +588,9 @@ export class PartitionProcessor {
 
   #commit(urgent: boolean): void {
     if (this.#revoked) return;
-    const position = this.#tracker.materialized();
-    if (position) this.#ports.commit(position, urgent);
+    const position = this.#tracker.commitPoint();
+    if (!position) return;
+    this.#ports.commit({ ...position, finishedCount: this.#tracker.finishedCount, finished: () => this.#tracker.finished() }, urgent);
   }
 
   #setPaused(reason: string, on: boolean): void {

@@ -35,6 +35,8 @@ export interface TransactionPorts {
   revoked(): boolean;
   /** The committable position if these marks were applied (nothing is applied). */
   preview(marks: readonly PendingMark[]): Materialized | undefined;
+  /** The commit metadata for a position: the user's metadata and the done-map (see done-map.ts). */
+  commitMetadata(position: Materialized): string | null;
   /** Applies marks after a commit; `committed` is the position the transaction committed, if any. */
   apply(marks: readonly PendingMark[], committed: Materialized | undefined): void;
 }
@@ -157,7 +159,7 @@ export class PartitionTransactions {
       if (this.#ports.revoked()) throw new TransactionError(`${topic}/${partition} was revoked before the commit; the transaction was aborted`);
       if (transaction.outcomeUnknown) throw new TransactionError(`A send of the transaction of ${topic}/${partition} failed with an unknown outcome (caught inside the block); the transaction was not committed`);
       const position = offsetsInTransaction && scope.marks.length > 0 ? this.#ports.preview(scope.marks) : undefined;
-      if (position) await transaction.sendOffsets(this.#ports.groupId, [{ topic, partition, offset: position.offset, metadata: position.metadata }]);
+      if (position) await transaction.sendOffsets(this.#ports.groupId, [{ topic, partition, offset: position.offset, metadata: this.#ports.commitMetadata(position) }]);
       await transaction.commit();
       committed = position;
     } catch (error) {

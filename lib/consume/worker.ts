@@ -132,6 +132,9 @@ export class Worker {
       new Promise<void>((resolve) => (timer = setTimeout(resolve, remaining(deadline)))),
     ]);
     clearTimeout(timer);
+    // Commit before abandoning unfinished batches: their commits carry the jobs that did finish
+    // (offset and done-map), which a revoked partition could no longer commit.
+    await this.#committer.flush(deadline);
     let unfinished = 0;
     for (const processor of processors) {
       if (processor.busy) {
@@ -139,7 +142,6 @@ export class Worker {
         processor.revoke();
       }
     }
-    await this.#committer.flush(deadline);
     // Revoked work gets as long again to end its transactions (a revoked one aborts and rolls back).
     const closed = await Promise.all(processors.map((processor) => processor.close(this.#settings.shutdownTimeoutMs)));
     processors.forEach((processor, index) => {
@@ -297,7 +299,7 @@ export class Worker {
         pause: { ...DEFAULT_PAUSE, ...this.#settings.pause, ...route.pause },
         maxBufferedMessages: this.#settings.maxBufferedMessages,
         maxBatchSize: this.#settings.maxBatchSize,
-        committedMetadata: (committed ?? this.#fetchCommitted([topic])).then((offsets) => offsets.get(topic)?.get(partition)?.metadata ?? null),
+        committedAtAssignment: (committed ?? this.#fetchCommitted([topic])).then((offsets) => offsets.get(topic)?.get(partition)),
         fetchCommitted: async () => {
           const current = this.#client;
           if (!current) throw new Error('the consumer is not connected');

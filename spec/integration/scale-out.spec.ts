@@ -5,7 +5,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTopic, endOffsets, unique, waitFor } from '../support/kafka.ts';
 import { jobMessage, produceRaw } from '../support/produce.ts';
-import { commitsPastUnfinished, exited, finished, readEvents, startRecordingWorker } from '../support/worker-process.ts';
+import { commitsPastUnfinished, exited, finished, readEvents, resumeReport, startRecordingWorker, type ResumeReport } from '../support/worker-process.ts';
+
+/** Prints a run's repeats and what crash-exact resume allows, and checks both (R2). */
+function expectCrashExactResume(report: ResumeReport, what: string): void {
+  const running = report.handovers.reduce((sum, h) => sum + h.running, 0);
+  const late = report.handovers.reduce((sum, h) => sum + h.finishedLate, 0);
+  process.stdout.write(
+    `      ${what}: ${report.repeats} jobs repeated across ${report.handovers.length} partition handovers; ` +
+      `at the handovers ${running} jobs were running and ${late} had finished after the owner's last-but-one commit; ` +
+      `${report.skipped} finished jobs skipped by new owners\n`,
+  );
+  expect(report.violations.slice(0, 5), 'no job started again after a commit carried it as finished').to.deep.equal([]);
+  expect(report.repeats).to.be.at.most(running + late);
+}
 
 async function fillTopic(topic: string, jobs: number, keys: number): Promise<number> {
   await produceRaw(topic, Array.from({ length: jobs }, (_, n) => jobMessage(topic, 'Recorded', `job-${n}`, `key-${n % keys}`, [`key-${n % keys}`, n])), 2000);
@@ -58,27 +71,31 @@ describe('scale-out, crashes and supervision (broker, worker processes)', functi
     const ends = await endOffsets(topic);
     for (const [p, end] of ends) expect(lastCommit.get(p), `partition ${p} committed to its end`).to.equal(end);
     process.stdout.write(`      jobs run ${ran.length} times for 20 000 jobs (${ran.length - 20_000} repeats across rebalances); per worker ${JSON.stringify([...byWorker.values()])}\n`);
+    expectCrashExactResume(resumeReport(events), 'two rebalances');
   });
 
-  it('kill -9 of a worker mid-run, then a restart: no job is lost', async () => {
+  it('kill -9 of a worker mid-run, three times, each followed by a restart: no job is lost, only jobs in flight repeat (R2)', async () => {
     const topic = await createTopic(unique('kill9'), 4);
     const group = unique('group');
     const file = eventsFile();
-    expect(await fillTopic(topic, 5000, 100)).to.equal(5000);
+    expect(await fillTopic(topic, 8000, 100)).to.equal(8000);
     const env = { TOPIC: topic, GROUP: group, EVENTS_FILE: file, JOB_MS: '10' };
-    const victim = startRecordingWorker(env);
-    children.push(victim);
-    await waitFor(() => finished(readEvents(file)).size >= 1000, { what: 'some progress', timeoutMs: 60_000 });
-    victim.kill('SIGKILL');
-    expect(await exited(victim)).to.equal('SIGKILL');
-    const doneBefore = finished(readEvents(file)).size;
-    expect(doneBefore).to.be.lessThan(5000);
-    const restarted = startRecordingWorker(env);
-    children.push(restarted);
-    await waitFor(() => finished(readEvents(file)).size === 5000, { what: 'all 5000 jobs after the restart', timeoutMs: 120_000 });
-    restarted.kill('SIGTERM');
-    expect(await exited(restarted)).to.equal(0);
-    expect(commitsPastUnfinished(readEvents(file), 4)).to.deep.equal([]);
+    let worker = startRecordingWorker(env);
+    children.push(worker);
+    for (const progress of [1500, 3500, 5500]) {
+      await waitFor(() => finished(readEvents(file)).size >= progress, { what: `${progress} jobs`, timeoutMs: 120_000 });
+      worker.kill('SIGKILL');
+      expect(await exited(worker)).to.equal('SIGKILL');
+      expect(finished(readEvents(file)).size).to.be.lessThan(8000);
+      worker = startRecordingWorker(env);
+      children.push(worker);
+    }
+    await waitFor(() => finished(readEvents(file)).size === 8000, { what: 'all 8000 jobs after the restarts', timeoutMs: 120_000 });
+    worker.kill('SIGTERM');
+    expect(await exited(worker)).to.equal(0);
+    const events = readEvents(file);
+    expect(commitsPastUnfinished(events, 4)).to.deep.equal([]);
+    expectCrashExactResume(resumeReport(events), 'three kill -9');
   });
 
   it('partita worker --processes 2 shares the partitions and restarts a worker that dies', async () => {

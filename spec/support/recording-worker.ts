@@ -1,5 +1,6 @@
 // A worker file for multi-process specs, run with `partita worker`. It appends one NDJSON line per
-// event to $EVENTS_FILE: job started/performed (with offsets), commits, revocations, lifecycle.
+// event to $EVENTS_FILE: job started/performed (with offsets), commits, revocations, lifecycle,
+// finished offsets inherited from a previous owner's done-map.
 import { appendFileSync } from 'node:fs';
 import { createApp } from '../../lib/app.ts';
 import { Job } from '../../lib/job/job.ts';
@@ -29,8 +30,13 @@ app.on('worker.started', () => write({ e: 'up' }));
 app.on('worker.stopped', ({ unfinished }) => write({ e: 'down', unfinished }));
 app.on('job.started', (e) => write({ e: 'start', p: e.partition, o: e.offset, id: e.jobId }));
 app.on('job.performed', (e) => write({ e: 'done', p: e.partition, o: e.offset, id: e.jobId }));
-app.on('batch.committed', (e) => write({ e: 'commit', offsets: e.offsets.map((c) => [c.partition, c.offset]) }));
-app.on('partition.revoked', (e) => write({ e: 'revoked', p: e.partition }));
-app.on('partition.assigned', (e) => write({ e: 'assigned', p: e.partition }));
+// Partitions of $TOPIC only (the worker also consumes the job topic's delay tiers).
+app.on('batch.committed', (e) => {
+  const offsets = e.offsets.filter((c) => c.topic === TOPIC).map((c) => [c.partition, c.offset]);
+  if (offsets.length > 0) write({ e: 'commit', offsets });
+});
+app.on('partition.revoked', (e) => e.topic === TOPIC && write({ e: 'revoked', p: e.partition }));
+app.on('partition.assigned', (e) => e.topic === TOPIC && write({ e: 'assigned', p: e.partition }));
+app.on('partition.inherited', (e) => write({ e: 'inherited', p: e.partition, o: e.offset, n: e.finished }));
 
 export default app;

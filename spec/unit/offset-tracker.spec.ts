@@ -129,4 +129,74 @@ describe('offset tracker (unit)', () => {
       ),
     );
   });
+  it('finished(): marked offsets above the commit point, counted by finishedCount (R2)', () => {
+    const tracker = new OffsetTracker();
+    tracker.track([[0, 2, 4], [1, 3, 5]]);
+    tracker.mark(3);
+    expect(tracker.finished()).to.deep.equal([1, 3]);
+    expect(tracker.finishedCount).to.equal(2);
+    expect(tracker.commitPoint(), 'a partition never committed commits nothing before its first materialized offset').to.equal(undefined);
+    tracker.mark(0);
+    expect(tracker.commitPoint()).to.deep.equal({ offset: 2, metadata: null });
+    expect(tracker.finished()).to.deep.equal([3]);
+    expect(tracker.finishedCount).to.equal(1);
+  });
+
+  it('resume: offsets a previous owner finished count as marked; the position moves over them (R2)', () => {
+    const tracker = new OffsetTracker('exact');
+    tracker.resume({ offset: 10, metadata: 'before' }, [8, 11, 12, 14, 17]);
+    expect(tracker.commitPoint(), 'the resumed position, with the done-map it may grow').to.deep.equal({ offset: 10, metadata: 'before' });
+    expect(tracker.finished()).to.deep.equal([11, 12, 14, 17]);
+    expect(tracker.isMarked(12)).to.equal(true);
+    expect(tracker.isMarked(13)).to.equal(false);
+    // The processor skips 11, 12, 14 and 17: lanes get the rest.
+    tracker.track([[10, 15], [13, 16]]);
+    tracker.mark(16, 'b16');
+    expect(tracker.materialized()).to.equal(undefined);
+    expect(tracker.commitPoint()).to.deep.equal({ offset: 10, metadata: 'before' });
+    expect(tracker.finished()).to.deep.equal([11, 12, 13, 14, 16, 17]);
+    tracker.mark(10, 'a10');
+    expect(tracker.materialized(), '11 and 12 were finished before: up to the unmarked 15').to.deep.equal({ offset: 15, metadata: 'b16' });
+    expect(tracker.finished()).to.deep.equal([16, 17]);
+    tracker.mark(15, 'a15');
+    expect(tracker.materialized(), 'the metadata of the last tracked offset it covers').to.deep.equal({ offset: 18, metadata: 'b16' });
+    expect(tracker.finished()).to.deep.equal([]);
+    expect(tracker.finishedCount).to.equal(0);
+    expect(() => tracker.resume({ offset: 0, metadata: null }, [])).to.throw(RangeError);
+  });
+
+  it('property: with a resumed done-map, the commit point never passes an unfinished offset, and finished() is exactly the rest', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 1000 }),
+        fc.array(fc.boolean(), { minLength: 1, maxLength: 120 }),
+        fc.integer({ min: 1, max: 6 }),
+        fc.array(fc.nat(), { maxLength: 200 }),
+        (start, inheritedFlags, lanes, markPicks) => {
+          const offsets = inheritedFlags.map((_, i) => start + i);
+          const inherited = offsets.filter((_, i) => i > 0 && inheritedFlags[i]);
+          const tracker = new OffsetTracker();
+          tracker.resume({ offset: start, metadata: null }, inherited);
+          const toRun = offsets.filter((offset) => !tracker.isMarked(offset));
+          const laneLists: number[][] = Array.from({ length: lanes }, () => []);
+          toRun.forEach((offset) => laneLists[offset % lanes]!.push(offset));
+          tracker.track(laneLists.filter((lane) => lane.length > 0));
+          const done = new Set(inherited);
+          for (const pick of markPicks) {
+            const lane = laneLists[pick % lanes]!;
+            if (lane.length === 0) continue;
+            const upTo = (pick >> 3) % lane.length;
+            tracker.mark(lane[upTo]!);
+            for (const offset of lane.slice(0, upTo + 1)) done.add(offset);
+            const point = tracker.commitPoint()!;
+            for (let offset = start; offset < point.offset; offset += 1) expect(done.has(offset), `offset ${offset} below ${point.offset}`).to.equal(true);
+            expect(done.has(point.offset)).to.equal(false);
+            const above = [...done].filter((offset) => offset > point.offset).sort((a, b) => a - b);
+            expect(tracker.finished()).to.deep.equal(above);
+            expect(tracker.finishedCount).to.equal(above.length);
+          }
+        },
+      ),
+    );
+  });
 });

@@ -49,6 +49,7 @@ function scripted(failSend?: () => Error): { ports: TransactionPorts; calls: Cal
     resetProducer: async () => void calls.push('reset'),
     revoked: () => false,
     preview: () => ({ offset: 1, metadata: null }),
+    commitMetadata: (position) => position.metadata,
     apply: () => undefined,
   };
   return { ports, calls };
