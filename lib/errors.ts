@@ -101,8 +101,67 @@ export class UnmarkedOffsetsError extends PartitaError {}
 /** A send resolved without the broker's acknowledgement of some of its messages. */
 export class DeliveryError extends PartitaError {}
 
-/** The local broker could not be started or reached. */
-export class BrokerUnavailableError extends PartitaError {}
+/**
+ * No Kafka broker could be reached (nothing listening, unknown host, no answer in time), or the
+ * local broker could not be started. `brokers` lists the addresses tried.
+ */
+export class BrokerUnavailableError extends PartitaError {
+  readonly brokers: readonly string[];
+
+  constructor(message: string, options: { brokers?: readonly string[]; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.brokers = options.brokers ?? [];
+  }
+}
+
+/** An address answered, but not as a Kafka broker (an HTTP server, another service, a TLS listener spoken to in plain text). */
+export class NotKafkaBrokerError extends BrokerUnavailableError {}
+
+/** Topics a route consumes or a message is sent to do not exist, and nothing will create them. */
+export class MissingTopicError extends PartitaError {
+  constructor(
+    readonly topics: readonly string[],
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Kafka refused or failed a produce request; `cause` is the client's error. */
+export class ProduceError extends PartitaError {
+  constructor(
+    readonly topics: readonly string[],
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * A job argument cannot travel in an envelope: superjson would drop it or change it on the way
+ * (a function, an unregistered symbol or class instance). `path` names it, e.g. `arguments[1].user.save`.
+ */
+export class SerializationError extends PartitaError {
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Refuses option names outside `known`, naming the first unknown one, e.g.
+ * `Invalid option createApp.consumer.sessionTimeot: unknown option (known: ...)`.
+ * @internal
+ */
+export function refuseUnknownOptions(owner: string, options: object, known: readonly string[]): void {
+  for (const name of Object.keys(options)) {
+    if (!known.includes(name)) throw new InvalidOptionError(`${owner}.${name}`, `unknown option (known: ${known.join(', ')})`);
+  }
+}
 
 /**
  * Throw it from `perform` (or `consume`) when retrying cannot help: the message skips its remaining

@@ -1,5 +1,19 @@
 import superjson from 'superjson';
-import { BadMessageError, type MessageCoordinates } from '../errors.ts';
+import { BadMessageError, SerializationError, type MessageCoordinates } from '../errors.ts';
+
+/**
+ * `Buffer` arguments travel as base64 and arrive as `Buffer` (superjson alone would write a typed
+ * array it cannot read back). Registered on superjson's default instance, where apps register
+ * their own classes, so that both enqueuers and workers know it.
+ */
+superjson.registerCustom<Buffer, string>(
+  {
+    isApplicable: (value): value is Buffer => Buffer.isBuffer(value),
+    serialize: (buffer) => buffer.toString('base64'),
+    deserialize: (base64) => Buffer.from(base64, 'base64'),
+  },
+  'partita.Buffer',
+);
 
 /** Header names a job message carries; routing reads these, never the value. */
 export const JobHeaders = {
@@ -32,8 +46,12 @@ export interface EncodedJob {
   headers: Record<string, string>;
 }
 
-/** Serializes an envelope; the key goes to the message key and the `job-key` header. */
+/**
+ * Serializes an envelope; the key goes to the message key and the `job-key` header. Arguments
+ * superjson would drop or change on the way are refused with a {@link SerializationError}.
+ */
 export function encodeEnvelope(envelope: JobEnvelope, key: string | undefined): EncodedJob {
+  assertArgumentsRoundTrip(envelope.job_class, envelope.arguments);
   const headers: Record<string, string> = {
     [JobHeaders.jobClass]: envelope.job_class,
     [JobHeaders.jobId]: envelope.job_id,
@@ -112,4 +130,98 @@ function envelopeProblem(value: unknown): string | undefined {
     return 'exception_executions is not an object';
   }
   return undefined;
+}
+
+/** Typed arrays superjson writes and reads back (Buffer has Partita's own transformer). */
+const TYPED_ARRAYS = new Set([
+  'Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array', 'Int32Array', 'Uint32Array',
+  'Float32Array', 'Float64Array', 'BigInt64Array', 'BigUint64Array',
+]);
+
+/**
+ * Throws a {@link SerializationError} naming the first argument (by its path, e.g.
+ * `arguments[1].user.save`) that would not arrive as it was sent: functions, symbols and class
+ * instances superjson does not know (see `superjson.registerSymbol` / `registerClass` /
+ * `registerCustom`), Error subclasses, symbol-keyed properties, and objects with a prototype
+ * superjson drops.
+ */
+export function assertArgumentsRoundTrip(jobClass: string, args: readonly unknown[]): void {
+  const found = firstUnserializable(args, 'arguments', new Set());
+  if (found === undefined) return;
+  throw new SerializationError(
+    found.path,
+    `${jobClass} cannot be enqueued: ${found.path} ${found.problem}. Job arguments must survive superjson ` +
+      '(plain objects and arrays, strings, numbers, booleans, null, undefined, BigInt, Date, RegExp, URL, Map, Set, ' +
+      'Error, Buffer and typed arrays, and what is registered with superjson); pass plain data such as ids instead.',
+  );
+}
+
+function firstUnserializable(value: unknown, path: string, seen: Set<object>): { path: string; problem: string } | undefined {
+  if (typeof value === 'function') return { path, problem: 'is a function (superjson drops it)' };
+  if (typeof value === 'symbol') {
+    return superjsonRule(value) === 'symbol' ? undefined : { path, problem: 'is a symbol not registered with superjson.registerSymbol (it would arrive as a new symbol)' };
+  }
+  if (typeof value !== 'object' || value === null || seen.has(value)) return undefined;
+  seen.add(value);
+  if (Array.isArray(value)) {
+    for (let index = 0; index < value.length; index += 1) {
+      const found = firstUnserializable(value[index], `${path}[${index}]`, seen);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  const prototype = Object.getPrototypeOf(value) as object | null;
+  if (prototype === Object.prototype || prototype === null) return firstInProperties(value, path, seen);
+  const { constructor } = value;
+  if (constructor === Map) {
+    let index = 0;
+    for (const [key, entry] of value as Map<unknown, unknown>) {
+      const found = firstUnserializable(key, `${path}.keys()[${index}]`, seen) ?? firstUnserializable(entry, `${path}.get(${describeKey(key)})`, seen);
+      if (found) return found;
+      index += 1;
+    }
+    return undefined;
+  }
+  if (constructor === Set) {
+    let index = 0;
+    for (const entry of value as Set<unknown>) {
+      const found = firstUnserializable(entry, `${path}.values()[${index}]`, seen);
+      if (found) return found;
+      index += 1;
+    }
+    return undefined;
+  }
+  if (constructor === Date || constructor === RegExp || constructor === URL || constructor === Error) return undefined;
+  if (ArrayBuffer.isView(value) && TYPED_ARRAYS.has(constructor.name) && constructor === (globalThis as Record<string, unknown>)[constructor.name]) return undefined;
+  const registered = superjsonRule(value);
+  if (registered === 'custom') return undefined;
+  if (registered === 'class') return firstInProperties(value, path, seen);
+  const name = (constructor as { name?: string } | undefined)?.name || 'an unnamed class';
+  if (value instanceof Error) return { path, problem: `is a ${name} (superjson sends Error subclasses as a plain Error)` };
+  return {
+    path,
+    problem: `is an instance of ${name}, which superjson does not know (it would arrive as a plain object without its methods); register it with superjson.registerClass(${name})`,
+  };
+}
+
+function firstInProperties(value: object, path: string, seen: Set<object>): { path: string; problem: string } | undefined {
+  const symbolKey = Object.getOwnPropertySymbols(value)[0];
+  if (symbolKey !== undefined) return { path: `${path}[${String(symbolKey)}]`, problem: 'is a symbol-keyed property (superjson drops it)' };
+  for (const [key, entry] of Object.entries(value)) {
+    const found = firstUnserializable(entry, /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`, seen);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+function describeKey(key: unknown): string {
+  return typeof key === 'string' ? JSON.stringify(key) : typeof key === 'object' && key !== null ? '{...}' : String(key);
+}
+
+/** The registered rule superjson writes this value with: a class, symbol or custom transformer the app (or Partita) registered. */
+function superjsonRule(value: object | symbol): 'class' | 'symbol' | 'custom' | undefined {
+  const annotation = (superjson.serialize(value as never).meta?.values as unknown[] | undefined)?.[0];
+  if (!Array.isArray(annotation)) return undefined;
+  const [rule] = annotation as unknown[];
+  return rule === 'class' || rule === 'symbol' || rule === 'custom' ? rule : undefined;
 }
