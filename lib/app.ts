@@ -5,10 +5,10 @@ import { Worker } from './consume/worker.ts';
 import { WorkerEmitter, type WorkerEvents } from './consume/worker-events.ts';
 import { currentDispatcher, hasDispatcher, useDispatcher, closeDispatcher } from './dispatch/default-dispatcher.ts';
 import { Dispatcher, type DispatcherOptions } from './dispatch/dispatcher.ts';
-import { ConsumerRestartError, InvalidOptionError } from './errors.ts';
+import { ConsumerRestartError, InvalidOptionError, refuseUnknownOptions } from './errors.ts';
 import type { JobClass } from './job/job.ts';
 import { JobRegistry } from './job/registry.ts';
-import { ensureTopics, maxMessageBytes, partitionCounts, withAdmin } from './kafka/admin.ts';
+import { checkDeclaredTopics, ensureTopics, maxMessageBytes, partitionCounts, withAdmin } from './kafka/admin.ts';
 import { createKafka, type KafkaConnection } from './kafka/client.ts';
 import { logDispatcherEvents } from './logging/dispatcher-log.ts';
 import { resolveLogger, type Logger, type LogLevel } from './logging/logger.ts';
@@ -73,6 +73,58 @@ export interface AppConfig {
 /** Waits before a worker that failed to start (after a pattern pick-up) is tried again: 1 s doubling to 30 s. */
 const WORKER_RESTART_BACKOFF = { timeout: 1000, maxTimeout: 30_000, exponentialBackoff: true };
 
+/** Every option name, so that a misspelt one is refused by name (the compiler keeps these lists complete). */
+const APP_OPTIONS = {
+  clientId: true,
+  kafka: true,
+  groupId: true,
+  jobs: true,
+  consumer: true,
+  pause: true,
+  maxBufferedMessages: true,
+  maxBatchSize: true,
+  commitIntervalMs: true,
+  shutdownTimeoutMs: true,
+  discoveryIntervalMs: true,
+  dispatch: true,
+  transactionalIdPrefix: true,
+  handleSignals: true,
+  logger: true,
+  logLevel: true,
+} satisfies Record<keyof AppConfig, true>;
+const CONSUMER_OPTIONS = {
+  sessionTimeout: true,
+  rebalanceTimeout: true,
+  heartbeatInterval: true,
+  maxBytesPerPartition: true,
+  maxWaitTimeInMs: true,
+} satisfies Record<keyof NonNullable<AppConfig['consumer']>, true>;
+const PAUSE_OPTIONS = { timeout: true, maxTimeout: true, exponentialBackoff: true } satisfies Record<keyof PauseSettings, true>;
+const DISPATCH_OPTIONS = {
+  batchSize: true,
+  batchBytes: true,
+  lingerMs: true,
+  maxBufferedMessages: true,
+  maxMessageBytes: true,
+  deliveryTimeoutMs: true,
+  retryBackoffMs: true,
+} satisfies Record<keyof DispatcherOptions, true>;
+
+/** Refuses unknown option names of createApp and of its nested objects (`kafka` is checked by createKafka). */
+function refuseUnknownAppOptions(config: AppConfig): void {
+  refuseUnknownOptions('createApp', config, Object.keys(APP_OPTIONS));
+  const nested = [
+    ['consumer', config.consumer, CONSUMER_OPTIONS],
+    ['pause', config.pause, PAUSE_OPTIONS],
+    ['dispatch', config.dispatch, DISPATCH_OPTIONS],
+  ] as const;
+  for (const [name, value, known] of nested) {
+    if (value === undefined) continue;
+    if (value === null || typeof value !== 'object') throw new InvalidOptionError(`createApp.${name}`, `expected an object, got ${String(value)}`);
+    refuseUnknownOptions(`createApp.${name}`, value, Object.keys(known));
+  }
+}
+
 /**
  * A worker app: routes, job registry, and the engine that runs them.
  *
@@ -108,6 +160,7 @@ export class App extends WorkerEmitter {
   constructor(config: AppConfig) {
     super();
     if (config === null || typeof config !== 'object') throw new InvalidOptionError('createApp', 'expected a configuration object');
+    refuseUnknownAppOptions(config);
     this.config = config;
     this.logger = resolveLogger(config.logger, config.logLevel, 'createApp');
     this.#kafka = createKafka({ ...config.kafka, clientId: config.clientId ?? config.kafka?.clientId }, 'createApp.kafka', this.logger);
@@ -255,7 +308,9 @@ export class App extends WorkerEmitter {
   }
 
   /**
-   * Creates declared topics that are missing; then missing dead-letter topics and delay topics with
+   * Refuses declared topics that are missing and have no `config({ partitions })` (MissingTopicError),
+   * warns of existing ones with fewer partitions than configured (`topic.partitions-mismatch`),
+   * creates declared topics that are missing; then missing dead-letter topics and delay topics with
    * as many partitions as their source topic (so each source partition has its own, ordered, DLQ
    * partition, and one key stays in one partition number along its delay tiers). Returns the
    * routes to run (the declared ones and the delay tiers of every job topic), and the partition
@@ -268,6 +323,8 @@ export class App extends WorkerEmitter {
     const deadLetterTopics = deadLetterRoutes.map((route) => route.deadLetterQueue!.topic as string);
     const jobRoutes = declared.filter((route) => route.kind === 'jobs' && route.delayTiers);
     return withAdmin(this.#kafka, async (admin) => {
+      const mismatches = await checkDeclaredTopics(admin, declared.map((route) => ({ topic: route.topic, partitions: route.topicConfig?.partitions })));
+      for (const { topic, message } of mismatches) this.emit('warning', { kind: 'topic.partitions-mismatch', topic, message });
       await ensureTopics(
         admin,
         declared.flatMap((route) => (route.topicConfig ? [{ topic: route.topic, ...route.topicConfig }] : [])),

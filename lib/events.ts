@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
  * A typed event emitter. `error` events never throw when nobody listens: an unobserved failure is
  * logged to stderr once instead of crashing the process.
  */
-export class TypedEmitter<Events extends { [name: string]: unknown }> {
+export class TypedEmitter<Events extends object> {
   readonly #emitter = new EventEmitter();
 
   constructor() {

@@ -8,9 +8,11 @@ export interface PartitionRef {
   partition: number;
 }
 
-/** Events of a worker (also re-emitted by the app). */
+/**
+ * Events of a worker (also re-emitted by the app). Names are checked by the compiler:
+ * `app.on('job.faild', ...)` does not type-check.
+ */
 export interface WorkerEvents {
-  [name: string]: unknown;
   'worker.started': { groupId: string; topics: string[] };
   /** `stop()` began: fetching stopped; running work gets up to `timeoutMs` to finish. */
   'worker.stopping': { groupId: string; runningJobs: number; runningConsumers: number; timeoutMs: number };
@@ -41,7 +43,11 @@ export interface WorkerEvents {
   'job.scheduled': PartitionRef & { offset: number; lane: number; jobId: string; jobClass: string; scheduledAt: Date; delayTopic: string; reason: 'early' | 'retry' };
   /** `attempt`: how many times this message has failed on this worker, this time included. */
   'job.failed': PartitionRef & { offset: number; lane: number; jobId: string | undefined; jobClass: string | undefined; attempt: number; error: Error };
-  /** Something works, but not as configured or expected (e.g. a topic with fewer partitions than `config()` asks). */
+  /**
+   * Something works, but not as configured or expected. Kinds: `topic.partitions-mismatch` (at
+   * start, an existing topic has fewer partitions than its route's `config({ partitions })` asks;
+   * it is used as it is, and `message` gives both numbers and what to do).
+   */
   warning: { message: string; kind: string; topic?: string; partition?: number };
   error: { error: Error; topic?: string; partition?: number; offset?: number; kind?: BadInputKind | string };
 }

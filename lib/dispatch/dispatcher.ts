@@ -49,7 +49,6 @@ export interface CloseOptions {
 
 /** Events a dispatcher emits. */
 export interface DispatcherEvents {
-  [name: string]: unknown;
   /**
    * Async messages were given up (not acknowledged within `deliveryTimeoutMs`): they are lost.
    * `lost` names their jobs. Without a listener, the loss also makes the process exit with status 1.

@@ -1,4 +1,6 @@
 import { ConfigResourceTypes, type Admin, type KafkaClient as Kafka } from './kafkajs.ts';
+import { MissingTopicError } from '../errors.ts';
+import { brokersOf, describeConnectFailure, reachBrokers } from './broker-check.ts';
 
 /** A topic to create when missing. */
 export interface TopicSpec {
@@ -8,10 +10,19 @@ export interface TopicSpec {
   configEntries?: Record<string, string>;
 }
 
-/** Runs `body` with a connected admin client, disconnected afterwards. */
+/**
+ * Runs `body` with a connected admin client, disconnected afterwards. The first call for a client
+ * checks that its brokers answer (see `reachBrokers`): no broker, or an address that is not Kafka,
+ * fails with one clear `BrokerUnavailableError` within the connection's `connectTimeoutMs`.
+ */
 export async function withAdmin<T>(kafka: Kafka, body: (admin: Admin) => Promise<T>): Promise<T> {
+  await reachBrokers(kafka);
   const admin = kafka.admin();
-  await admin.connect();
+  try {
+    await admin.connect();
+  } catch (error) {
+    throw describeConnectFailure(error, brokersOf(kafka));
+  }
   try {
     return await body(admin);
   } finally {
@@ -67,4 +78,56 @@ export async function partitionCounts(admin: Admin, topics: readonly string[]): 
   const metadata = await admin.fetchTopicMetadata({ topics: present });
   for (const topic of metadata.topics) counts.set(topic.name, topic.partitions.length);
   return counts;
+}
+
+/** A topic a route consumes, with the partitions its `config()` asks for (when it has one). */
+export interface DeclaredTopic {
+  topic: string;
+  partitions: number | undefined;
+}
+
+/** An existing topic with fewer partitions than its route's `config({ partitions })` asks for. */
+export interface PartitionsMismatch {
+  topic: string;
+  /** Partitions the topic has. */
+  partitions: number;
+  /** Partitions `config()` asks for. */
+  configured: number;
+  /** What it means and what to do, in one line. */
+  message: string;
+}
+
+/**
+ * Checks the topics routes consume before anything is created or subscribed: a missing topic
+ * without `config({ partitions })` (so nothing would create it) throws a {@link MissingTopicError}
+ * naming it; an existing topic with fewer partitions than `config()` asks is returned, for a
+ * `warning` event (Partita never adds partitions: that would move keys to other partitions).
+ */
+export async function checkDeclaredTopics(admin: Admin, declared: readonly DeclaredTopic[]): Promise<PartitionsMismatch[]> {
+  const counts = await partitionCounts(admin, declared.map(({ topic }) => topic));
+  const missing = [...new Set(declared.filter(({ topic, partitions }) => partitions === undefined && !counts.has(topic)).map(({ topic }) => topic))];
+  if (missing.length > 0) {
+    const names = missing.map((topic) => `"${topic}"`).join(', ');
+    throw new MissingTopicError(
+      missing,
+      `${missing.length === 1 ? 'Topic' : 'Topics'} ${names} ${missing.length === 1 ? 'does' : 'do'} not exist, and ${missing.length === 1 ? 'its route has' : 'their routes have'} ` +
+        `no config({ partitions }) to create ${missing.length === 1 ? 'it' : 'them'}. Create ${missing.length === 1 ? 'it' : 'them'} ` +
+        `(kafka-topics.sh --create --topic ${missing[0]} --partitions N), or add .config({ partitions: N }) to the route so the worker creates it at start.`,
+    );
+  }
+  return declared.flatMap(({ topic, partitions: configured }) => {
+    const partitions = counts.get(topic);
+    if (configured === undefined || partitions === undefined || partitions >= configured) return [];
+    return [
+      {
+        topic,
+        partitions,
+        configured,
+        message:
+          `Topic "${topic}" has ${partitions} partition${partitions === 1 ? '' : 's'} but its route's config({ partitions: ${configured} }) asks for ${configured}; ` +
+          `the topic is used as it is (Partita never adds partitions). To get ${configured}, run kafka-topics.sh --alter --topic ${topic} --partitions ${configured} ` +
+          '(keys then move to other partitions), or set config({ partitions }) to what the topic has.',
+      },
+    ];
+  });
 }

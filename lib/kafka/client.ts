@@ -1,5 +1,6 @@
 import { abortedFilterInstalled, Kafka, logLevel as KafkaLogLevel, type KafkaClient, type KafkaConfig as KafkaJsConfig } from './kafkajs.ts';
-import { InvalidOptionError } from '../errors.ts';
+import { InvalidOptionError, refuseUnknownOptions } from '../errors.ts';
+import { DEFAULT_CONNECT_TIMEOUT_MS, registerBrokerCheck } from './broker-check.ts';
 import { kafkaLogCreator, type KafkaLogPort } from './kafka-log.ts';
 
 /** How to reach the Kafka cluster. */
@@ -16,7 +17,16 @@ export interface KafkaConnection {
   logLevel?: 'nothing' | 'error' | 'warn' | 'info' | 'debug';
   /** Extra kafkajs client settings (ssl, sasl, timeouts), passed through. */
   client?: Omit<KafkaJsConfig, 'brokers' | 'clientId' | 'logLevel' | 'logCreator'>;
+  /**
+   * How long the first contact with the brokers (when a worker starts, when a dispatcher first
+   * sends) may take before it fails with a `BrokerUnavailableError`, in ms. A refused connection is
+   * tried again meanwhile, so a broker that is still starting is waited for.
+   * @defaultValue 10000
+   */
+  connectTimeoutMs?: number;
 }
+
+const CONNECTION_OPTIONS = { brokers: true, clientId: true, logLevel: true, client: true, connectTimeoutMs: true } satisfies Record<keyof KafkaConnection, true>;
 
 const LOG_LEVELS = {
   nothing: KafkaLogLevel.NOTHING,
@@ -41,6 +51,11 @@ export function createKafka(connection: KafkaConnection, option: string, logger:
   if (!Array.isArray(brokers) || brokers.length === 0 || brokers.some((b) => typeof b !== 'string' || !/^[^:\s]+:\d+$/.test(b))) {
     throw new InvalidOptionError(`${option}.brokers`, `expected a non-empty list of "host:port", got ${JSON.stringify(brokers)}`);
   }
+  refuseUnknownOptions(option, connection, Object.keys(CONNECTION_OPTIONS));
+  const connectTimeoutMs = connection.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  if (typeof connectTimeoutMs !== 'number' || !Number.isFinite(connectTimeoutMs) || connectTimeoutMs < 1) {
+    throw new InvalidOptionError(`${option}.connectTimeoutMs`, `expected milliseconds >= 1, got ${String(connectTimeoutMs)}`);
+  }
   const level = connection.logLevel ?? 'warn';
   if (!(level in LOG_LEVELS)) {
     throw new InvalidOptionError(`${option}.logLevel`, `expected one of ${Object.keys(LOG_LEVELS).join(', ')}, got ${JSON.stringify(level)}`);
@@ -53,11 +68,12 @@ export function createKafka(connection: KafkaConnection, option: string, logger:
         'transactions through) is in use. Import partita before kafkajs.',
     );
   }
-  return new Kafka({
-    ...connection.client,
-    brokers,
-    clientId: connection.clientId ?? 'partita',
+  const settings = { ...connection.client, brokers, clientId: connection.clientId ?? 'partita' };
+  const kafka = new Kafka({
+    ...settings,
     logLevel: LOG_LEVELS[level],
     logCreator: kafkaLogCreator(logger),
   });
+  registerBrokerCheck(kafka, settings, connectTimeoutMs);
+  return kafka;
 }

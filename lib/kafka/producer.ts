@@ -3,6 +3,8 @@ import type { Delivery, MessageSender, OutboundMessage } from '../dispatch/messa
 import { DeliveryError } from '../errors.ts';
 import { outcomeUnknown } from './outcome.ts';
 import type { OffsetCommit } from './records.ts';
+import { MissingTopicError, PartitaError, ProduceError } from '../errors.ts';
+import { brokersOf, describeConnectFailure, describeConnectionFailure, reachBrokers } from './broker-check.ts';
 
 /** Times the messages of partitions missing from kafkajs's answer are sent again before the send fails. */
 const UNANSWERED_RESENDS = 3;
@@ -36,6 +38,7 @@ export interface KafkaTransaction {
  * message's offset can be read off its partition's base offset.
  */
 export class KafkaProducerSender implements MessageSender {
+  readonly #kafka: Kafka;
   readonly #producer: Producer;
   readonly #chosenPartition = new WeakMap<object, number>();
   readonly #compression: CompressionType;
@@ -43,6 +46,7 @@ export class KafkaProducerSender implements MessageSender {
   constructor(kafka: Kafka, settings: ProducerSettings = {}) {
     this.#compression = settings.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
     const chosen = this.#chosenPartition;
+    this.#kafka = kafka;
     this.#producer = kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
@@ -62,16 +66,30 @@ export class KafkaProducerSender implements MessageSender {
     });
   }
 
-  connect(): Promise<void> {
-    return this.#producer.connect();
+  /**
+   * Connects, after checking (once per client, within `connectTimeoutMs`) that a Kafka broker
+   * answers. Fails with a `BrokerUnavailableError` naming the brokers.
+   */
+  async connect(): Promise<void> {
+    await reachBrokers(this.#kafka);
+    try {
+      await this.#producer.connect();
+    } catch (error) {
+      throw describeConnectFailure(error, brokersOf(this.#kafka));
+    }
   }
 
   disconnect(): Promise<void> {
     return this.#producer.disconnect();
   }
 
-  send(messages: readonly OutboundMessage[]): Promise<Delivery[]> {
-    return this.#sendThrough((batch) => this.#producer.sendBatch(batch), messages);
+  /** Sends and reports where each message went; failures are Partita errors (see {@link describeProduceFailure}). */
+  async send(messages: readonly OutboundMessage[]): Promise<Delivery[]> {
+    try {
+      return await this.#sendThrough((batch) => this.#producer.sendBatch(batch), messages);
+    } catch (error) {
+      throw describeProduceFailure(error, [...new Set(messages.map((message) => message.topic))], brokersOf(this.#kafka));
+    }
   }
 
   /**
@@ -169,4 +187,30 @@ function groupByTopic(offsets: readonly OffsetCommit[]): [string, OffsetCommit[]
   const byTopic = new Map<string, OffsetCommit[]>();
   for (const offset of offsets) byTopic.set(offset.topic, [...(byTopic.get(offset.topic) ?? []), offset]);
   return [...byTopic];
+}
+
+/**
+ * A failed produce as a Partita error: no broker → `BrokerUnavailableError`; a topic the broker
+ * does not have and will not create (`auto.create.topics.enable=false`) → `MissingTopicError`
+ * naming it; anything else → `ProduceError` with kafkajs's error as `cause`.
+ * @internal
+ */
+export function describeProduceFailure(error: unknown, topics: readonly string[], brokers: readonly string[]): Error {
+  if (error instanceof PartitaError) return error;
+  const connection = describeConnectionFailure(error, brokers);
+  if (connection instanceof PartitaError) return connection;
+  const names = topics.map((topic) => `"${topic}"`).join(', ');
+  for (let current: unknown = error, depth = 0; current instanceof Error && depth < 5; current = current.cause, depth += 1) {
+    if ((current as Error & { type?: string }).type === 'UNKNOWN_TOPIC_OR_PARTITION') {
+      return new MissingTopicError(
+        topics,
+        `Cannot send to ${names}: the topic does not exist and the broker does not create topics on first use ` +
+          `(auto.create.topics.enable=false). Create it (kafka-topics.sh --create --topic ${topics[0]} --partitions N), ` +
+          'or start a worker whose route for it has config({ partitions }) before enqueuing.',
+        { cause: error },
+      );
+    }
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new ProduceError(topics, `Sending to ${names} failed: ${message}`, { cause: error });
 }
