@@ -233,3 +233,9 @@ export function describeLost(lost: readonly LostMessage[]): string {
   const counts = [jobs.length > 0 ? `${jobs.length} job${jobs.length === 1 ? '' : 's'}` : '', plain > 0 ? `${plain} message${plain === 1 ? '' : 's'}` : ''].filter(Boolean).join(' and ');
   return `${counts} lost: ${named.join(', ')}${more}.`;
 }
+
+/**
+ * `performEnqueuedJobs()` of `partita/testing` performed its bound of jobs and jobs were still
+ * enqueued: the jobs enqueue each other without end (or the bound is too low for the test).
+ */
+export class EndlessJobsError extends PartitaError {}

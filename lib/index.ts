@@ -58,6 +58,7 @@ export {
   ConsumerRestartError,
   ShutdownTimeoutError,
   JobsLostError,
+  EndlessJobsError,
   type LostMessage,
   type BadInputKind,
   type MessageCoordinates,
