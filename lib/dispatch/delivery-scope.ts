@@ -12,6 +12,8 @@ export type DeliveryOutcome = { lost: LostMessage; error: Error } | undefined;
  */
 export class DeliveryScope {
   readonly #pending = new Set<Promise<void>>();
+  /** Tracked since the last deferred mark: the next mark waits for these (and for the marks before it, which waited for the rest). */
+  #sinceLastMark: Promise<void>[] = [];
   readonly #lost: LostMessage[] = [];
   #firstError: Error | undefined;
   /** Deferred marks, applied in order. */
@@ -22,6 +24,7 @@ export class DeliveryScope {
     let finish!: () => void;
     const settled = new Promise<void>((resolve) => (finish = resolve));
     this.#pending.add(settled);
+    this.#sinceLastMark.push(settled);
     return (outcome) => {
       if (outcome) {
         this.#lost.push(outcome.lost);
@@ -39,6 +42,7 @@ export class DeliveryScope {
       () => undefined,
     );
     this.#pending.add(settled);
+    this.#sinceLastMark.push(settled);
     void settled.then(() => this.#pending.delete(settled));
   }
 
@@ -55,7 +59,8 @@ export class DeliveryScope {
 
   /** Runs `apply` once every delivery tracked so far is acknowledged (and after earlier deferred marks); never when one is lost. */
   afterDelivered(apply: () => void): void {
-    const waitFor = [this.#marks, ...this.#pending];
+    const waitFor = [this.#marks, ...this.#sinceLastMark];
+    this.#sinceLastMark = [];
     this.#marks = Promise.all(waitFor).then(() => {
       if (this.#lost.length === 0) apply();
     });
