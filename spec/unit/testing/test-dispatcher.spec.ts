@@ -1,6 +1,6 @@
 import { AssertionError } from 'node:assert';
 import { expect } from 'chai';
-import { closeDispatcher, Job, UnknownJobClassError, UnrecoverableError } from '../../../lib/index.ts';
+import { closeDispatcher, Job, SerializationError, UnknownJobClassError, UnrecoverableError } from '../../../lib/index.ts';
 import { EndlessJobsError, useTestDispatcher, type TestDispatcher } from '../../../lib/testing/index.ts';
 
 const log: string[] = [];
@@ -31,6 +31,12 @@ class SignUp extends Job<[userId: string]> {
 class PrintReceipt extends Job<[receipt: Receipt]> {
   async perform(receipt: Receipt): Promise<void> {
     log.push(receipt.describe());
+  }
+}
+
+class Tally extends Job<[counts: Map<string, bigint>, tags: Set<string>]> {
+  async perform(counts: Map<string, bigint>, tags: Set<string>): Promise<void> {
+    log.push(`${counts.constructor.name} ${[...counts].map(([k, v]) => `${k}=${v}n`).join()}, ${tags.constructor.name} ${[...tags].join()}`);
   }
 }
 
@@ -66,7 +72,7 @@ class Sync extends Job<[]> {
 }
 Sync.retryOn(Timeout, { attempts: 3, wait: 20 });
 
-const jobs = [SendEmail, SignUp, PrintReceipt, Echo, Charge, Sync];
+const jobs = [SendEmail, SignUp, PrintReceipt, Tally, Echo, Charge, Sync];
 
 describe('partita/testing: TestDispatcher', () => {
   let testing: TestDispatcher;
@@ -131,11 +137,13 @@ describe('partita/testing: TestDispatcher', () => {
     expect(testing.performedJobs()).to.have.length(3);
   });
 
-  it('surfaces serialization mistakes: a class instance argument arrives as a plain object', async () => {
-    await PrintReceipt.performLater(new Receipt(12));
-    await PrintReceipt.performNow(new Receipt(12));
-    expect(log).to.deep.equal(['total 12']);
-    await expectRejection(testing.performEnqueuedJobs(), TypeError, 'receipt.describe is not a function');
+  it('surfaces serialization mistakes at enqueue, and performs with the arguments a worker decodes', async () => {
+    await expectRejection(PrintReceipt.performLater(new Receipt(12)), SerializationError, 'arguments[0] is an instance of Receipt');
+    testing.assertNoEnqueuedJobs();
+
+    await Tally.performLater(new Map([['a', 1n]]), new Set(['x']));
+    await testing.performEnqueuedJobs();
+    expect(log).to.deep.equal(['Map a=1n, Set x']);
   });
 
   it('bounds jobs that enqueue each other without end', async () => {
