@@ -20,6 +20,8 @@ export interface WorkerEvents {
   /** This worker's share of the group's partitions changed (also its first assignment). */
   'group.rebalanced': { groupId: string; assigned: PartitionRef[]; revoked: PartitionRef[]; kept: PartitionRef[] };
   'topic.discovered': { pattern: string; topic: string };
+  /** The group is rebalancing: commits are held until this member has joined again. */
+  'group.rebalancing': { groupId: string };
   'partition.assigned': PartitionRef;
   'partition.revoked': PartitionRef & { runningLanes: number };
   'partition.paused': PartitionRef & { reason: string };

@@ -170,7 +170,10 @@ export class Worker {
     const started = client.start(subscriptions, {
       onBatch: (batch) => this.#onBatch(batch),
       onAssignment: (assignment) => this.#onAssignment(assignment),
-      onRebalancing: () => this.#committer.hold(),
+      onRebalancing: () => {
+        this.#committer.hold();
+        this.#events.emit('group.rebalancing', { groupId: this.groupId });
+      },
       onCrash: (error, willRestart) => this.#onCrash(client, error, willRestart),
       onInternalError: (error) => this.#events.emit('error', { error, kind: 'engine' }),
     });

@@ -4,7 +4,9 @@ import type { Message } from '../../lib/consume/message.ts';
 import { ShutdownTimeoutError } from '../../lib/errors.ts';
 import { stopApps, testApp } from '../support/app.ts';
 import { Gate } from '../support/gate.ts';
-import { committedOffsets, createTopic, unique, waitFor, withAdmin } from '../support/kafka.ts';
+import { Kafka, logLevel } from '../../lib/kafka/kafkajs.ts';
+import { AssignerProtocol, PartitionAssigners, type PartitionAssigner } from 'kafkajs';
+import { committedOffsets, createTopic, testBrokers, unique, waitFor, withAdmin } from '../support/kafka.ts';
 import { produceRaw } from '../support/produce.ts';
 
 /** Members the broker counts in a group now. */
@@ -94,6 +96,82 @@ describe('worker lifecycle (broker)', function () {
       expect((await committedOffsets(app.groupId, input)).get(0)!.offset, 'the hung message is not committed').to.equal(-1);
     } finally {
       release.open();
+    }
+  });
+
+  it('stop() while a rebalance holds commits: the final commit is made after the rejoin, for the partitions still owned', async () => {
+    const [topic, held] = [await createTopic(unique('stop-rebalance'), 1), await createTopic(unique('stop-rebalance-hold'), 1)];
+    const groupId = unique('group');
+    const app = testApp({ groupId, commitIntervalMs: 60_000 });
+    const appClient = app.config.clientId!;
+    // The group's leader is a plain kafkajs member whose assigner always gives the app the
+    // partition of `topic` and itself the one of `held`; its batch on `held` returns only when the
+    // spec says, so a rebalance stays open (PreparingRebalance) until then.
+    const assign: PartitionAssigner = (config) => {
+      const roundRobin = PartitionAssigners.roundRobin(config);
+      return {
+        ...roundRobin,
+        async assign({ members }) {
+          return members.map(({ memberId }) => ({
+            memberId,
+            memberAssignment: AssignerProtocol.MemberAssignment.encode({
+              version: 1,
+              assignment: memberId.startsWith(appClient) ? { [topic]: [0] } : memberId.startsWith('spec-holder') ? { [held]: [0] } : {},
+              userData: Buffer.alloc(0),
+            }),
+          }));
+        },
+      };
+    };
+    const member = (clientId: string) =>
+      new Kafka({ clientId, brokers: testBrokers(), logLevel: logLevel.NOTHING }).consumer({ groupId, partitionAssigners: [assign], sessionTimeout: 30_000, rebalanceTimeout: 60_000, heartbeatInterval: 500, maxWaitTimeInMs: 100 });
+    const holder = member('spec-holder');
+    const joiner = member('spec-joiner');
+    const holdRebalance = new Gate();
+    const holding = new Gate();
+    const finishJob = new Gate();
+    let consumed = 0;
+    class Waits extends Consumer {
+      async consume(messages: Message[]) {
+        await finishJob.wait();
+        consumed += messages.length;
+      }
+    }
+    app.routes((r) => r.topic(topic, Waits, (t) => t.initialOffset('earliest')));
+    try {
+      await holder.connect();
+      await holder.subscribe({ topics: [topic, held], fromBeginning: true });
+      await holder.run({
+        autoCommit: false,
+        eachBatch: async () => {
+          holding.open();
+          await holdRebalance.wait();
+        },
+      });
+      let rebalancing = false;
+      app.on('group.rebalancing', () => (rebalancing = true));
+      await app.run();
+      rebalancing = false;
+      await produceRaw(topic, [{ key: 'k', value: 'job', partition: 0 }]);
+      await produceRaw(held, [{ key: 'k', value: 'hold', partition: 0 }]);
+      await within(holding.wait(), 60_000, 'the holder to take its batch');
+      await waitFor(() => finishJob.entered === 1, { what: 'the job to start' });
+      // A member joining starts a rebalance that stays open while the holder's batch runs.
+      await joiner.connect();
+      await joiner.subscribe({ topics: [held], fromBeginning: true });
+      const joined = joiner.run({ autoCommit: false, eachMessage: async () => undefined });
+      await waitFor(() => rebalancing, { what: 'the app to see the rebalance' });
+      finishJob.open();
+      await waitFor(() => consumed === 1, { what: 'the job to finish during the rebalance' });
+      const stopped = app.stop();
+      holdRebalance.open();
+      await within(stopped, 60_000, 'stop()');
+      await joined;
+      expect((await committedOffsets(groupId, topic)).get(0)!.offset, 'the offset committed for the finished job').to.equal(1);
+    } finally {
+      holdRebalance.open();
+      finishJob.open();
+      await Promise.all([holder.disconnect(), joiner.disconnect()]);
     }
   });
 });
