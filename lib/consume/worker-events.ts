@@ -17,11 +17,11 @@ export interface WorkerEvents {
   /** `stop()` began: fetching stopped; running work gets up to `timeoutMs` to finish. */
   'worker.stopping': { groupId: string; runningJobs: number; runningConsumers: number; timeoutMs: number };
   'worker.stopped': { groupId: string; unfinished: number };
+  /** The group is rebalancing: commits are held until this member has joined again. */
+  'group.rebalancing': { groupId: string };
   /** This worker's share of the group's partitions changed (also its first assignment). */
   'group.rebalanced': { groupId: string; assigned: PartitionRef[]; revoked: PartitionRef[]; kept: PartitionRef[] };
   'topic.discovered': { pattern: string; topic: string };
-  /** The group is rebalancing: commits are held until this member has joined again. */
-  'group.rebalancing': { groupId: string };
   'partition.assigned': PartitionRef;
   'partition.revoked': PartitionRef & { runningLanes: number };
   'partition.paused': PartitionRef & { reason: string };
