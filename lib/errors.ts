@@ -239,3 +239,20 @@ export function describeLost(lost: readonly LostMessage[]): string {
  * enqueued: the jobs enqueue each other without end (or the bound is too low for the test).
  */
 export class EndlessJobsError extends PartitaError {}
+
+/**
+ * The `partita` command line was wrong: an unknown command, subcommand or flag, a missing or bad
+ * argument. The CLI prints the message and exits with status 2.
+ */
+export class UsageError extends PartitaError {
+  constructor(
+    readonly command: string,
+    problem: string,
+  ) {
+    const name = command === '' ? 'partita' : `partita ${command}`;
+    super(`${name}: ${problem} (see \`${name} --help\`)`);
+  }
+}
+
+/** `partita worker` cannot load the worker file (it is missing, or TypeScript this Node cannot run). */
+export class WorkerFileError extends PartitaError {}

@@ -21,6 +21,7 @@ export interface ShutdownContext {
 type Hook = { order: number; run: (context: ShutdownContext) => Promise<void> };
 
 const hooks = new Set<Hook>();
+const startListeners = new Set<(context: ShutdownContext) => void>();
 const listeners = new Map<Signal, () => void>();
 let shuttingDown = false;
 
@@ -31,6 +32,17 @@ export function onShutdownSignal(order: number, run: (context: ShutdownContext) 
   install();
   return () => {
     hooks.delete(hook);
+  };
+}
+
+/**
+ * Calls `listener` at once when the first signal starts the graceful stop (before the hooks run),
+ * so a command line can say that it is stopping. Returns a function that removes it.
+ */
+export function onShutdownStarted(listener: (context: ShutdownContext) => void): () => void {
+  startListeners.add(listener);
+  return () => {
+    startListeners.delete(listener);
   };
 }
 
@@ -56,6 +68,7 @@ async function handle(signal: Signal): Promise<void> {
     process.exit(status);
   }
   shuttingDown = true;
+  for (const listener of startListeners) listener({ signal, exiting });
   let failed = false;
   for (const hook of [...hooks].sort((a, b) => a.order - b.order)) {
     try {

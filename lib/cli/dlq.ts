@@ -1,15 +1,48 @@
 import { describeDeadLetter, replayMessage } from '../consume/dead-letter.ts';
 import { Dispatcher } from '../dispatch/dispatcher.ts';
-import { InvalidOptionError } from '../errors.ts';
+import { UsageError } from '../errors.ts';
 import { createKafka } from '../kafka/client.ts';
 import { defaultLogger } from '../logging/logger.ts';
 import { KafkaProducerSender } from '../kafka/producer.ts';
 import { readTopicSnapshot } from '../kafka/topic-reader.ts';
+import { parseCommand, refuseExtraArguments } from './args.ts';
 
-export const DLQ_USAGE = `  partita dlq list <dlq-topic> [--brokers host:port,...] [--json]
-                               what a dead-letter topic holds: source, attempts, error, age
-  partita dlq replay <dlq-topic> (--all | --offset P@O ...) [--brokers host:port,...]
-                               send dead letters back to their source topic`;
+const LIST_USAGE = `usage: partita dlq list <dlq-topic> [options]
+
+What a dead-letter topic holds: each dead letter's position, source, attempts, age and error.
+
+options:
+  --brokers <host:port,...>   the cluster (default: $KAFKA_BROKERS, else 127.0.0.1:9092)
+  --json                      print the dead letters as JSON
+  -h, --help                  show this help`;
+
+const REPLAY_USAGE = `usage: partita dlq replay <dlq-topic> (--all | --offset P@O ...) [options]
+
+Sends dead letters back to their source topic (they also stay in the dead-letter topic).
+
+options:
+  --all                       replay every dead letter in the topic
+  --offset <P@O>              replay the one at partition P, offset O (repeatable)
+  --brokers <host:port,...>   the cluster (default: $KAFKA_BROKERS, else 127.0.0.1:9092)
+  -h, --help                  show this help`;
+
+const DLQ_USAGE = `usage: partita dlq <subcommand> <dlq-topic> [options]
+
+subcommands:
+  list <dlq-topic>            what a dead-letter topic holds: source, attempts, error, age
+  replay <dlq-topic>          send dead letters back to their source topic
+
+Run \`partita dlq <subcommand> --help\` for its options.`;
+
+const DLQ_OPTIONS = {
+  brokers: { type: 'string' },
+  json: { type: 'boolean' },
+  all: { type: 'boolean' },
+  offset: { type: 'string', multiple: true },
+} as const;
+
+/** Which of {@link DLQ_OPTIONS} each subcommand takes. */
+const SUBCOMMAND_OPTIONS = { list: ['brokers', 'json'], replay: ['brokers', 'all', 'offset'] } as const;
 
 interface DlqArguments {
   action: 'list' | 'replay';
@@ -23,6 +56,10 @@ interface DlqArguments {
 /** `partita dlq ...`; returns the exit status. */
 export async function runDlq(args: string[], out: (line: string) => void): Promise<number> {
   const parsed = parse(args);
+  if (typeof parsed === 'string') {
+    out(parsed);
+    return 0;
+  }
   const kafka = createKafka({ brokers: parsed.brokers, clientId: 'partita-dlq', logLevel: 'error' }, '--brokers', defaultLogger());
   const records = await readTopicSnapshot(kafka, parsed.topic);
   if (parsed.action === 'list') {
@@ -58,25 +95,30 @@ export async function runDlq(args: string[], out: (line: string) => void): Promi
   return 0;
 }
 
-function parse(args: string[]): DlqArguments {
-  const [action, topic, ...rest] = args;
-  if (action !== 'list' && action !== 'replay') throw new InvalidOptionError('dlq', `expected "list" or "replay", got ${JSON.stringify(action)}\n${DLQ_USAGE}`);
-  if (!topic || topic.startsWith('--')) throw new InvalidOptionError(`dlq ${action}`, 'missing the dead-letter topic');
-  const parsed: DlqArguments = { action, topic, brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), json: false, all: false, offsets: [] };
-  for (let i = 0; i < rest.length; i += 1) {
-    const flag = rest[i]!;
-    if (flag === '--json') parsed.json = true;
-    else if (flag === '--all') parsed.all = true;
-    else if (flag === '--brokers') parsed.brokers = (rest[++i] ?? '').split(',');
-    else if (flag === '--offset') {
-      const value = rest[++i] ?? '';
-      const match = /^(\d+)@(\d+)$/.exec(value);
-      if (!match) throw new InvalidOptionError('--offset', `expected PARTITION@OFFSET such as 0@42, got ${JSON.stringify(value)}`);
-      parsed.offsets.push({ partition: Number(match[1]), offset: Number(match[2]) });
-    } else throw new InvalidOptionError(flag, `unknown flag\n${DLQ_USAGE}`);
+/** The arguments, or the help text asked for. */
+function parse(args: string[]): DlqArguments | string {
+  const { values, positionals } = parseCommand('dlq', args, DLQ_OPTIONS);
+  const [action, topic] = positionals;
+  if (action === undefined) {
+    if (values.help) return DLQ_USAGE;
+    throw new UsageError('dlq', 'missing the subcommand: list or replay');
   }
-  if (action === 'replay' && !parsed.all && parsed.offsets.length === 0) throw new InvalidOptionError('dlq replay', 'say which dead letters: --all or --offset P@O');
-  return parsed;
+  if (action !== 'list' && action !== 'replay') throw new UsageError('dlq', `unknown subcommand ${JSON.stringify(action)}: expected list or replay`);
+  const command = `dlq ${action}`;
+  if (values.help) return action === 'list' ? LIST_USAGE : REPLAY_USAGE;
+  const allowed: readonly string[] = SUBCOMMAND_OPTIONS[action];
+  const foreign = Object.keys(values).find((name) => !allowed.includes(name) && name !== 'help');
+  if (foreign !== undefined) throw new UsageError(command, `unknown option --${foreign}`);
+  if (topic === undefined) throw new UsageError(command, 'missing the dead-letter topic');
+  refuseExtraArguments(command, positionals, 2);
+  const offsets = (values.offset ?? []).map((value) => {
+    const match = /^(\d+)@(\d+)$/.exec(value);
+    if (!match) throw new UsageError(command, `--offset expects PARTITION@OFFSET such as 0@42, got ${JSON.stringify(value)}`);
+    return { partition: Number(match[1]), offset: Number(match[2]) };
+  });
+  if (action === 'replay' && !values.all && offsets.length === 0) throw new UsageError(command, 'say which dead letters: --all or --offset P@O');
+  const brokers = (values.brokers ?? process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+  return { action, topic, brokers, json: values.json ?? false, all: values.all ?? false, offsets };
 }
 
 function formatAge(ms: number): string {

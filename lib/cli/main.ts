@@ -1,78 +1,144 @@
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { App } from '../app.ts';
+import { UsageError } from '../errors.ts';
 import { startLocalBroker } from '../kafka/local-broker.ts';
-import { DLQ_USAGE, runDlq } from './dlq.ts';
+import { onShutdownStarted } from '../shutdown.ts';
+import { parseCommand, refuseExtraArguments } from './args.ts';
+import { runDlq } from './dlq.ts';
+import { importWorkerFile } from './load-worker-file.ts';
 import { superviseWorkers } from './supervisor.ts';
 
-const USAGE = `usage:
-  partita worker <file.ts> [--processes N]
-                               run the app that <file.ts> exports (default export or "app");
-                               with --processes, N supervised worker processes
-  partita kafka start|stop     start or stop the local development broker (infra/kafka)
-${DLQ_USAGE}`;
+const USAGE = `usage: partita <command> [options]
 
-async function main(argv: string[]): Promise<number> {
+commands:
+  worker <file>               run the app a worker file exports
+  kafka start|stop            start or stop the local development broker
+  dlq list|replay             read a dead-letter topic, send dead letters back
+
+options:
+  -h, --help                  show help (every command and subcommand has one)
+  -v, --version               print partita's version
+
+Run \`partita <command> --help\` for a command's options.`;
+
+const WORKER_USAGE = `usage: partita worker <file> [options]
+
+Runs the app <file> exports (as default or as "app"), made with createApp(). A TypeScript file
+runs through the app's tsx when it is installed, else through Node's own type stripping.
+SIGINT/SIGTERM stop it gracefully; a second one exits at once.
+
+options:
+  -p, --processes <n>         run n supervised worker processes (restarted when they die)
+  --log-level <level>         fatal, error, warn, info, debug, trace or silent
+                              (sets PARTITA_LOG_LEVEL for the worker; default info)
+  -h, --help                  show this help`;
+
+const KAFKA_USAGE = `usage: partita kafka <start|stop>
+
+subcommands:
+  start                       start a single-node broker on 127.0.0.1:$KAFKA_PORT (default 9092)
+                              unless one answers there or KAFKA_BROKERS is set; needs java and mvn
+  stop                        stop the broker that start started
+
+options:
+  -h, --help                  show this help`;
+
+const KAFKA_START_USAGE = `usage: partita kafka start
+
+Starts the local development broker (Kafka in KRaft mode, jars from Maven Central) from the
+package's infra/kafka scripts, on 127.0.0.1:$KAFKA_PORT (default 9092, controller
+$KAFKA_CONTROLLER_PORT, default 9093). Nothing starts when KAFKA_BROKERS is set or a broker already
+answers. Needs java 17 and mvn.`;
+
+const KAFKA_STOP_USAGE = `usage: partita kafka stop
+
+Stops the local development broker on 127.0.0.1:$KAFKA_PORT (default 9092) that \`partita kafka start\` started.`;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/**
+ * Runs `partita <argv...>`: resolves with the exit status, or -1 when the command keeps running
+ * (a worker) and exits on its own.
+ */
+export async function runCli(argv: readonly string[], out: (line: string) => void): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'worker':
-      return runWorker(rest);
+      return runWorker(rest, out);
     case 'kafka':
-      return runKafka(rest);
+      return runKafka(rest, out);
     case 'dlq':
-      return runDlq(rest, (line) => process.stdout.write(`${line}\n`));
-    default:
-      process.stderr.write(`${USAGE}\n`);
-      return command === undefined || command === '--help' || command === '-h' ? 0 : 2;
+      return runDlq(rest, out);
+    default: {
+      const { values, positionals } = parseCommand('', argv, { version: { type: 'boolean', short: 'v' } });
+      if (values.version) out(readVersion());
+      else if (values.help || argv.length === 0) out(USAGE);
+      else throw new UsageError('', `unknown command ${JSON.stringify(positionals[0])}: expected worker, kafka or dlq`);
+      return 0;
+    }
   }
 }
 
-async function runWorker(args: string[]): Promise<number> {
-  const file = args[0];
-  if (!file) {
-    process.stderr.write(`partita worker: missing the worker file\n${USAGE}\n`);
-    return 2;
+async function runWorker(args: readonly string[], out: (line: string) => void): Promise<number> {
+  const { values, positionals } = parseCommand('worker', args, {
+    processes: { type: 'string', short: 'p' },
+    'log-level': { type: 'string' },
+  });
+  if (values.help) {
+    out(WORKER_USAGE);
+    return 0;
   }
-  if (args[1] === '--processes') {
-    const processes = Number(args[2]);
+  const [file] = positionals;
+  if (file === undefined) throw new UsageError('worker', 'missing the worker file');
+  refuseExtraArguments('worker', positionals, 1);
+  const level = values['log-level'];
+  if (level !== undefined) {
+    if (!LOG_LEVELS.includes(level)) throw new UsageError('worker', `--log-level expects one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(level)}`);
+    process.env.PARTITA_LOG_LEVEL = level;
+  }
+  if (values.processes !== undefined) {
+    const processes = Number(values.processes);
     if (!Number.isInteger(processes) || processes < 1) {
-      process.stderr.write(`partita worker: --processes expects a whole number >= 1, got ${JSON.stringify(args[2])}\n`);
-      return 2;
+      throw new UsageError('worker', `--processes expects a whole number >= 1, got ${JSON.stringify(values.processes)}`);
     }
-    return superviseWorkers(file, processes, (line) => process.stdout.write(`${line}\n`));
+    return superviseWorkers(file, processes, out);
   }
-  const module = (await import(pathToFileURL(resolve(file)).href)) as { default?: unknown; app?: unknown };
+  const module = await importWorkerFile(file);
   const app = module.default ?? module.app;
-  if (!(app instanceof App)) {
-    process.stderr.write(`partita worker: ${file} must export an app made with createApp() (as default or as "app")\n`);
-    return 2;
-  }
+  if (!(app instanceof App)) throw new UsageError('worker', `${file} must export an app made with createApp() (as default or as "app")`);
   app.config.handleSignals = true;
+  onShutdownStarted(({ signal }) => app.logger.info({ event: 'shutdown.signal', signal }, `${signal}: stopping gracefully (running jobs finish and commit); ${signal === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM'} again exits at once`));
   await app.run();
   return -1;
 }
 
-async function runKafka(args: string[]): Promise<number> {
-  if (args[0] === 'start') {
-    const broker = await startLocalBroker();
-    process.stdout.write(`kafka: ${broker.brokers.join(',')}${broker.started ? ' (started)' : ' (already running)'}\n`);
+async function runKafka(args: readonly string[], out: (line: string) => void): Promise<number> {
+  const { values, positionals } = parseCommand('kafka', args, {});
+  const [action] = positionals;
+  if (action === undefined) {
+    if (values.help) {
+      out(KAFKA_USAGE);
+      return 0;
+    }
+    throw new UsageError('kafka', 'missing the subcommand: start or stop');
+  }
+  if (action !== 'start' && action !== 'stop') throw new UsageError('kafka', `unknown subcommand ${JSON.stringify(action)}: expected start or stop`);
+  if (values.help) {
+    out(action === 'start' ? KAFKA_START_USAGE : KAFKA_STOP_USAGE);
     return 0;
   }
-  if (args[0] === 'stop') {
-    const { spawnSync } = await import('node:child_process');
-    const script = new URL('../../infra/kafka/stop.sh', import.meta.url);
-    return spawnSync('bash', [script.pathname], { stdio: 'inherit' }).status ?? 1;
+  refuseExtraArguments(`kafka ${action}`, positionals, 1);
+  if (action === 'start') {
+    const broker = await startLocalBroker();
+    out(`kafka: ${broker.brokers.join(',')}${broker.started ? ' (started)' : ' (already running)'}`);
+    return 0;
   }
-  process.stderr.write(`${USAGE}\n`);
-  return 2;
+  const { spawnSync } = await import('node:child_process');
+  const script = new URL('../../infra/kafka/stop.sh', import.meta.url);
+  return spawnSync('bash', [script.pathname], { stdio: 'inherit' }).status ?? 1;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    if (code >= 0) process.exit(code);
-  },
-  (error: unknown) => {
-    process.stderr.write(`partita: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(1);
-  },
-);
+function readVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return manifest.version;
+}

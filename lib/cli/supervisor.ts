@@ -1,7 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 
-const BIN = fileURLToPath(new URL('./bin.js', import.meta.url));
 const FIRST_RESTART_MS = 1000;
 const MAX_RESTART_MS = 30_000;
 /** A worker that stayed up this long restarts without delay the next time it dies. */
@@ -10,7 +8,9 @@ const HEALTHY_UPTIME_MS = 60_000;
 /**
  * `partita worker <file> --processes N`: runs N worker processes of one app (they share the
  * group's partitions), restarts one that dies with a doubling delay, and on SIGINT/SIGTERM passes
- * the signal on and waits for every worker's graceful stop. Resolves with the exit status.
+ * the signal on and waits for every worker's graceful stop. A second signal is passed on too (each
+ * worker then exits at once) and the supervisor exits with 130/143. Resolves with the exit status.
+ * Workers run the command that runs this one (`process.argv[1]`, with this Node's flags).
  */
 export function superviseWorkers(file: string, processes: number, log: (line: string) => void): Promise<number> {
   return new Promise((resolve) => {
@@ -21,7 +21,7 @@ export function superviseWorkers(file: string, processes: number, log: (line: st
     const start = (index: number) => {
       const startedAt = Date.now();
       // Own process group: a terminal's Ctrl-C reaches the supervisor only, which passes it on once.
-      const child = spawn(process.execPath, [BIN, 'worker', file], {
+      const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, 'worker', file], {
         stdio: 'inherit',
         detached: true,
         env: { ...process.env, PARTITA_WORKER_INDEX: String(index) },
@@ -45,9 +45,13 @@ export function superviseWorkers(file: string, processes: number, log: (line: st
     };
 
     const stop = (signal: NodeJS.Signals) => {
-      if (stopping) return;
+      if (stopping) {
+        log(`partita: second ${signal}: ${children.size} workers exit without waiting`);
+        for (const child of children.values()) child.kill(signal);
+        process.exit(signal === 'SIGINT' ? 130 : 143);
+      }
       stopping = true;
-      log(`partita: ${signal}: stopping ${children.size} workers`);
+      log(`partita: ${signal}: stopping ${children.size} workers gracefully (running jobs finish and commit); ${signal === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM'} again exits at once`);
       if (children.size === 0) resolve(0);
       for (const child of children.values()) child.kill(signal);
     };

@@ -1,16 +1,14 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { Job } from '../../lib/job/job.ts';
 import { stopApps, testApp } from '../support/app.ts';
 import { createTopic, readAll, testBrokers, unique, waitFor } from '../support/kafka.ts';
+import { SOURCE_CLI } from '../support/cli.ts';
 import { jobMessage, produceRaw } from '../support/produce.ts';
-
-const bin = fileURLToPath(new URL('../../lib/cli/bin.js', import.meta.url));
 
 function partita(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...SOURCE_CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -61,7 +59,7 @@ describe('partita dlq (broker)', function () {
     expect(replayed!.headers).to.not.have.property('error-class');
 
     const bad = await partita(['dlq', 'replay', dlq, '--brokers', brokers]);
-    expect(bad.code).to.equal(1);
+    expect(bad.code).to.equal(2);
     expect(bad.stderr).to.contain('--all or --offset');
   });
 });

@@ -1,11 +1,11 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { SOURCE_CLI } from '../support/cli.ts';
 import { createTopic, testBrokers, unique, waitFor } from '../support/kafka.ts';
 import { jobMessage, produceRaw } from '../support/produce.ts';
 import { exited } from '../support/worker-process.ts';
 
-const BIN = fileURLToPath(new URL('../../lib/cli/bin.js', import.meta.url));
 const WORKER = fileURLToPath(new URL('../support/memory-worker.ts', import.meta.url));
 const MB = 1024 * 1024;
 
@@ -18,7 +18,7 @@ describe('bounded memory (broker, worker process)', function () {
     for (let start = 0; start < total; start += 20_000) {
       await produceRaw(topic, Array.from({ length: 20_000 }, (_, i) => jobMessage(topic, 'Noop', `job-${start + i}`, `key-${(start + i) % 500}`, [start + i])), 4000);
     }
-    const child = spawn(process.execPath, ['--expose-gc', BIN, 'worker', WORKER], {
+    const child = spawn(process.execPath, ['--expose-gc', ...SOURCE_CLI, 'worker', WORKER], {
       env: { ...process.env, TOPIC: topic, GROUP: unique('group'), KAFKA_BROKERS: testBrokers().join(',') },
       stdio: ['ignore', 'pipe', 'inherit'],
     });

@@ -1,11 +1,11 @@
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { SOURCE_CLI } from '../support/cli.ts';
 import { committedOffsets, createTopic, testBrokers, unique, visibleValues, waitFor } from '../support/kafka.ts';
 import { produceRaw } from '../support/produce.ts';
 import { exited } from '../support/worker-process.ts';
 
-const BIN = fileURLToPath(new URL('../../lib/cli/bin.js', import.meta.url));
 const WORKER = fileURLToPath(new URL('../support/tx-worker.ts', import.meta.url));
 const INPUTS = 5000;
 
@@ -34,7 +34,7 @@ async function crashRun(mode: 'plain' | 'batch' | 'vp'): Promise<{ copies: strin
   let worker: ChildProcess | undefined;
   try {
     for (let round = 0; round < 5; round += 1) {
-      worker = spawn(process.execPath, [BIN, 'worker', WORKER], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+      worker = spawn(process.execPath, [...SOURCE_CLI, 'worker', WORKER], { env, stdio: ['ignore', 'ignore', 'inherit'] });
       const target = Math.min(INPUTS - 1, (await progress(group, input)) + 200 + Math.floor(next() * 600));
       await waitFor(async () => (await progress(group, input)) >= target, { what: `round ${round}: progress ${target}`, timeoutMs: 60_000, intervalMs: 20 });
       await new Promise((resolve) => setTimeout(resolve, Math.floor(next() * 150)));
@@ -42,7 +42,7 @@ async function crashRun(mode: 'plain' | 'batch' | 'vp'): Promise<{ copies: strin
       await exited(worker);
       kills += 1;
     }
-    worker = spawn(process.execPath, [BIN, 'worker', WORKER], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    worker = spawn(process.execPath, [...SOURCE_CLI, 'worker', WORKER], { env, stdio: ['ignore', 'ignore', 'inherit'] });
     await waitFor(async () => (await progress(group, input)) === INPUTS, { what: 'every input committed', timeoutMs: 120_000, intervalMs: 200 });
     worker.kill('SIGTERM');
     await exited(worker);

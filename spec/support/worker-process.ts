@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { SOURCE_CLI } from './cli.ts';
 import { testBrokers } from './kafka.ts';
 
-const BIN = fileURLToPath(new URL('../../lib/cli/bin.js', import.meta.url));
 const WORKER = fileURLToPath(new URL('./recording-worker.ts', import.meta.url));
 
 /** One line of a recording worker's event file. */
@@ -22,7 +22,7 @@ export interface WorkerEvent {
 
 /** Starts `partita worker spec/support/recording-worker.ts` (with extra CLI args) as a child process. */
 export function startRecordingWorker(env: { TOPIC: string; GROUP: string; EVENTS_FILE: string; JOB_MS?: string }, extraArgs: string[] = []): ChildProcess {
-  return spawn(process.execPath, [BIN, 'worker', WORKER, ...extraArgs], {
+  return spawn(process.execPath, [...SOURCE_CLI, 'worker', WORKER, ...extraArgs], {
     env: { ...process.env, ...env, KAFKA_BROKERS: testBrokers().join(',') },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
