@@ -14,7 +14,7 @@ fi
 export KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:$port}"
 
 summary="$(mktemp)"
-PARTITA_SUMMARY_FILE="$summary" npx mocha 'spec/unit/**/*.spec.ts' 'spec/integration/**/*.spec.ts' "$@"
+PARTITA_SUMMARY_FILE="$summary" npx mocha 'spec/unit/**/*.spec.ts' 'spec/integration/**/*.spec.ts' 'spec/package/**/*.spec.ts' "$@"
 status=$?
 
 if [ "$started" = 1 ]; then env -u KAFKA_BROKERS bash infra/kafka/stop.sh >/dev/null || true; fi

@@ -13,10 +13,16 @@ const TYPESCRIPT_EXTENSIONS = new Set(['.ts', '.mts', '.cts']);
  * where this Node has it; otherwise a {@link WorkerFileError} says what to install.
  */
 export async function importWorkerFile(file: string): Promise<{ default?: unknown; app?: unknown }> {
-  const path = resolve(file);
-  if (!existsSync(path)) throw new WorkerFileError(`worker file ${file} not found (looked for ${path})`);
+  const path = resolveWorkerFile(file);
   if (TYPESCRIPT_EXTENSIONS.has(extname(path))) await enableTypeScript(file, path);
   return (await import(pathToFileURL(path).href)) as { default?: unknown; app?: unknown };
+}
+
+/** The worker file's absolute path; a {@link WorkerFileError} when there is no such file. */
+export function resolveWorkerFile(file: string): string {
+  const path = resolve(file);
+  if (!existsSync(path)) throw new WorkerFileError(`worker file ${file} not found (looked for ${path})`);
+  return path;
 }
 
 async function enableTypeScript(file: string, path: string): Promise<void> {

@@ -1,12 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { App } from '../app.ts';
 import { UsageError } from '../errors.ts';
-import { startLocalBroker } from '../kafka/local-broker.ts';
 import { onShutdownStarted } from '../shutdown.ts';
 import { parseCommand, refuseExtraArguments } from './args.ts';
-import { runDlq } from './dlq.ts';
-import { importWorkerFile } from './load-worker-file.ts';
-import { superviseWorkers } from './supervisor.ts';
+import { importWorkerFile, resolveWorkerFile } from './load-worker-file.ts';
 
 const USAGE = `usage: partita <command> [options]
 
@@ -58,7 +54,8 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 
 /**
  * Runs `partita <argv...>`: resolves with the exit status, or -1 when the command keeps running
- * (a worker) and exits on its own.
+ * (a worker) and exits on its own. Commands import what they need (kafkajs, the app) when they
+ * run, so help, version and usage errors answer at once.
  */
 export async function runCli(argv: readonly string[], out: (line: string) => void): Promise<number> {
   const [command, ...rest] = argv;
@@ -67,8 +64,10 @@ export async function runCli(argv: readonly string[], out: (line: string) => voi
       return runWorker(rest, out);
     case 'kafka':
       return runKafka(rest, out);
-    case 'dlq':
+    case 'dlq': {
+      const { runDlq } = await import('./dlq.ts');
       return runDlq(rest, out);
+    }
     default: {
       const { values, positionals } = parseCommand('', argv, { version: { type: 'boolean', short: 'v' } });
       if (values.version) out(readVersion());
@@ -101,8 +100,10 @@ async function runWorker(args: readonly string[], out: (line: string) => void): 
     if (!Number.isInteger(processes) || processes < 1) {
       throw new UsageError('worker', `--processes expects a whole number >= 1, got ${JSON.stringify(values.processes)}`);
     }
-    return superviseWorkers(file, processes, out);
+    const { superviseWorkers } = await import('./supervisor.ts');
+    return superviseWorkers(resolveWorkerFile(file), processes, out);
   }
+  const { App } = await import('../app.ts');
   const module = await importWorkerFile(file);
   const app = module.default ?? module.app;
   if (!(app instanceof App)) throw new UsageError('worker', `${file} must export an app made with createApp() (as default or as "app")`);
@@ -129,6 +130,7 @@ async function runKafka(args: readonly string[], out: (line: string) => void): P
   }
   refuseExtraArguments(`kafka ${action}`, positionals, 1);
   if (action === 'start') {
+    const { startLocalBroker } = await import('../kafka/local-broker.ts');
     const broker = await startLocalBroker();
     out(`kafka: ${broker.brokers.join(',')}${broker.started ? ' (started)' : ' (already running)'}`);
     return 0;
