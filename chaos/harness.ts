@@ -11,7 +11,8 @@ import type { Cluster } from './cluster.ts';
 import { EventLog, jobFigures, readAccepted, type JobFigures } from './events.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const BIN = fileURLToPath(new URL('../lib/cli/bin.js', import.meta.url));
+/** `partita` from its sources, through tsx (the worker file imports lib/). */
+const CLI = ['--import', 'tsx', fileURLToPath(new URL('../lib/cli/bin.ts', import.meta.url))];
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
 const ENQUEUER = fileURLToPath(new URL('./enqueuer.ts', import.meta.url));
 
@@ -78,7 +79,7 @@ export class JobRun {
 
   /** Starts a worker process; it is in `workers` until it exits. */
   startWorker(): ChildProcess {
-    const child = this.#spawn([BIN, 'worker', WORKER], 'ignore', { TOPIC: this.topic, GROUP: this.group, EVENTS_FILE: this.eventsFile, JOB_MS: String(this.#jobMs) });
+    const child = this.#spawn([...CLI, 'worker', WORKER], 'ignore', { TOPIC: this.topic, GROUP: this.group, EVENTS_FILE: this.eventsFile, JOB_MS: String(this.#jobMs) });
     this.workers.push(child);
     child.once('exit', () => this.workers.splice(this.workers.indexOf(child), 1));
     return child;

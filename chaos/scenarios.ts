@@ -202,10 +202,10 @@ export const transactionBounce: Scenario = async (ctx) => {
   for (let n = 0; n < inputs; n += 1000) {
     await producer.send({ topic: input, acks: -1, messages: Array.from({ length: Math.min(1000, inputs - n) }, (_, i) => ({ key: `k${(n + i) % 50}`, value: String(n + i) })) });
   }
-  const bin = fileURLToPath(new URL('../lib/cli/bin.js', import.meta.url));
+  const cli = ['--import', 'tsx', fileURLToPath(new URL('../lib/cli/bin.ts', import.meta.url))];
   const copier = fileURLToPath(new URL('./copier.ts', import.meta.url));
   const env = { ...process.env, INPUT: input, OUTPUT: output, GROUP: group, KAFKA_BROKERS: ctx.cluster.brokers.join(',') };
-  const workers = [0, 1].map(() => spawn(process.execPath, [bin, 'worker', copier], { env, stdio: ['ignore', 'ignore', 'inherit'] }));
+  const workers = [0, 1].map(() => spawn(process.execPath, [...cli, 'worker', copier], { env, stdio: ['ignore', 'ignore', 'inherit'] }));
   const admin = await ctx.cluster.admin();
   const progress = async () => {
     const [entry] = await admin.fetchOffsets({ groupId: group, topics: [input] });

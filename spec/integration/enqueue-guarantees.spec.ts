@@ -10,11 +10,11 @@ import { createKafka } from '../../lib/kafka/client.ts';
 import { KafkaProducerSender } from '../../lib/kafka/producer.ts';
 import { createLogger } from '../../lib/logging/logger.ts';
 import { stopApps, testApp } from '../support/app.ts';
+import { SOURCE_CLI } from '../support/cli.ts';
 import { committedOffsets, createTopic, endOffsets, readAll, testBrokers, unique, waitFor } from '../support/kafka.ts';
 import { exited } from '../support/worker-process.ts';
 
 const SCRIPT = fileURLToPath(new URL('../support/enqueue-script.ts', import.meta.url));
-const BIN = fileURLToPath(new URL('../../lib/cli/bin.js', import.meta.url));
 const FAN_OUT_WORKER = fileURLToPath(new URL('../support/fan-out-worker.ts', import.meta.url));
 
 interface Child {
@@ -156,7 +156,7 @@ describe('enqueue guarantees (broker)', function () {
     }
     await FanOut.performLater();
     await closeDispatcher();
-    const worker = run([BIN, 'worker', FAN_OUT_WORKER], { TOPIC: topic, CHILD_TOPIC: childTopic, GROUP: group, CHILDREN: String(children) });
+    const worker = run([...SOURCE_CLI, 'worker', FAN_OUT_WORKER], { TOPIC: topic, CHILD_TOPIC: childTopic, GROUP: group, CHILDREN: String(children) });
     await waitFor(async () => ((await committedOffsets(group, topic)).get(0)?.offset ?? -1) >= 1, {
       timeoutMs: 120_000,
       intervalMs: 20,
