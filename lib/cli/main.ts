@@ -50,8 +50,6 @@ const KAFKA_STOP_USAGE = `usage: partita kafka stop
 
 Stops the local development broker on 127.0.0.1:$KAFKA_PORT (default 9092) that \`partita kafka start\` started.`;
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-
 /**
  * Runs `partita <argv...>`: resolves with the exit status, or -1 when the command keeps running
  * (a worker) and exits on its own. Commands import what they need (kafkajs, the app) when they
@@ -92,7 +90,8 @@ async function runWorker(args: readonly string[], out: (line: string) => void): 
   refuseExtraArguments('worker', positionals, 1);
   const level = values['log-level'];
   if (level !== undefined) {
-    if (!LOG_LEVELS.includes(level)) throw new UsageError('worker', `--log-level expects one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(level)}`);
+    const { LOG_LEVELS } = await import('../logging/logger.ts');
+    if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError('worker', `--log-level expects one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(level)}`);
     process.env.PARTITA_LOG_LEVEL = level;
   }
   if (values.processes !== undefined) {

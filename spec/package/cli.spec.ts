@@ -145,12 +145,12 @@ describe('partita command line (built, plain node)', function () {
     it('after Ctrl-C says at once that it stops gracefully; a second Ctrl-C prints its line and exits 130', async () => {
       const topic = unique('cli-signals');
       const worker = startWorker(['worker', fixture('sleepy-worker.mjs')], { TOPIC: topic, GROUP: unique('cli-group') });
-      await waitFor(() => worker.output().includes('partita: worker in group'), { what: 'the worker to start', timeoutMs: 90_000 });
+      await waitFor(() => worker.output().includes('worker started in group'), { what: 'the worker to start', timeoutMs: 90_000 });
       await produceRaw(topic, [jobMessage(topic, 'Sleeper', unique('sleeper'), undefined, [])]);
       await waitFor(() => worker.output().includes('sleeper started'), { what: 'the job to start', timeoutMs: 60_000 });
 
       worker.child.kill('SIGINT');
-      await waitFor(() => worker.output().includes('partita: SIGINT: stopping gracefully (running jobs finish and commit); Ctrl-C again exits at once'), {
+      await waitFor(() => worker.output().includes('INFO  SIGINT: stopping gracefully (running jobs finish and commit); Ctrl-C again exits at once'), {
         what: `the stopping line (output: ${worker.output()})`,
       });
       expect(worker.child.exitCode, 'the job still runs, so the worker is still stopping').to.equal(null);
@@ -162,13 +162,13 @@ describe('partita command line (built, plain node)', function () {
 
     it('partita worker -p 2 <file> runs two workers, says at once that it stops them, and exits 0 once both stopped', async () => {
       const worker = startWorker(['worker', '-p', '2', fixture('sleepy-worker.mjs')], { TOPIC: unique('cli-processes'), GROUP: unique('cli-group'), PARTITIONS: '2' });
-      await waitFor(() => worker.output().split('partita: worker in group').length === 3, { what: `two workers to start (output: ${worker.output()})`, timeoutMs: 120_000 });
+      await waitFor(() => worker.output().split('worker started in group').length === 3, { what: `two workers to start (output: ${worker.output()})`, timeoutMs: 120_000 });
       expect(worker.output()).to.contain('partita: worker 0 started').and.contain('partita: worker 1 started');
 
       worker.child.kill('SIGINT');
       expect(await exited(worker.child)).to.equal(0);
       expect(worker.output()).to.contain('partita: SIGINT: stopping 2 workers gracefully (running jobs finish and commit); Ctrl-C again exits at once');
-      expect(worker.output().split('partita: worker stopped').length, worker.output()).to.equal(3);
+      expect(worker.output().split('INFO  worker stopped (group').length, worker.output()).to.equal(3);
     });
   });
 });

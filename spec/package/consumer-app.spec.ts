@@ -126,7 +126,7 @@ describe('partita as an installed package (npm pack, a consumer app, the broker)
     let output = '';
     worker.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     worker.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    await waitFor(() => output.includes('partita: worker in group'), { what: `the worker to start (output: ${output})`, timeoutMs: 90_000 });
+    await waitFor(() => output.includes('worker started in group'), { what: `the worker to start (output: ${output})`, timeoutMs: 90_000 });
 
     const enqueue = await runCommand(process.execPath, ['dist/enqueue.js'], { cwd: dir, env });
     expect(enqueue.code, enqueue.stderr).to.equal(0);
@@ -138,7 +138,7 @@ describe('partita as an installed package (npm pack, a consumer app, the broker)
 
     worker.kill('SIGINT');
     expect(await exited(worker)).to.equal(0);
-    expect(output).to.contain('partita: SIGINT: stopping gracefully');
+    expect(output).to.contain('INFO  SIGINT: stopping gracefully');
   });
 
   it('loads from CommonJS: a .cjs file can require("partita") (Node\'s require of ES modules)', async () => {
