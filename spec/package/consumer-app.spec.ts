@@ -70,8 +70,15 @@ const { jobId } = await WriteProof.performLater('delivered', new Date());
 await closeDispatcher();
 console.log(\`enqueued \${jobId}\`);
 `,
+  'src/testing.ts': `import { useTestDispatcher, type TestDispatcher } from 'partita/testing';
+
+export function captureJobs(): Promise<TestDispatcher> {
+  return useTestDispatcher();
+}
+`,
   'check-require.cjs': `const partita = require('partita');
 if (typeof partita.createApp !== 'function' || typeof partita.Job !== 'function') throw new Error('require("partita") gave ' + Object.keys(partita));
+if (typeof require('partita/testing').useTestDispatcher !== 'function') throw new Error('require("partita/testing") has no useTestDispatcher');
 console.log('required partita: ' + Object.keys(partita).length + ' exports');
 `,
 };
@@ -109,7 +116,7 @@ describe('partita as an installed package (npm pack, a consumer app, the broker)
   it('ships dist/ with its types, the README, the licence and the broker scripts, and nothing else', () => {
     const allowed = /^(package\.json|README\.md|LICENSE|dist\/.+\.(js|js\.map|d\.ts)|infra\/kafka\/(README\.md|common\.sh|log4j2\.xml|pom\.xml|server\.properties\.template|start\.sh|stop\.sh))$/;
     expect(pack.files.filter((file) => !allowed.test(file))).to.deep.equal([]);
-    expect(pack.files).to.include.members(['LICENSE', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/index.js.map', 'dist/cli/bin.js', 'infra/kafka/start.sh', 'infra/kafka/pom.xml']);
+    expect(pack.files).to.include.members(['LICENSE', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/index.js.map', 'dist/testing/index.js', 'dist/testing/index.d.ts', 'dist/cli/bin.js', 'infra/kafka/start.sh', 'infra/kafka/pom.xml']);
     expect(pack.files.filter((file) => /^(spec|bench|lib)\//.test(file) || (file.endsWith('.ts') && !file.endsWith('.d.ts')))).to.deep.equal([]);
   });
 
@@ -117,6 +124,7 @@ describe('partita as an installed package (npm pack, a consumer app, the broker)
     const tsc = await runCommand(process.execPath, ['node_modules/typescript/bin/tsc', '-p', '.'], { cwd: dir });
     expect(tsc.code, tsc.stdout + tsc.stderr).to.equal(0);
     expect(existsSync(join(dir, 'dist/worker.js'))).to.equal(true);
+    expect(existsSync(join(dir, 'dist/testing.js')), 'partita/testing resolves through the exports pattern').to.equal(true);
   });
 
   it('runs a job end to end with plain node: performLater + closeDispatcher in a script, `partita worker dist/worker.js` performs it', async () => {
@@ -141,7 +149,7 @@ describe('partita as an installed package (npm pack, a consumer app, the broker)
     expect(output).to.contain('INFO  SIGINT: stopping gracefully');
   });
 
-  it('loads from CommonJS: a .cjs file can require("partita") (Node\'s require of ES modules)', async () => {
+  it('loads from CommonJS: a .cjs file can require("partita") and "partita/testing" (Node\'s require of ES modules)', async () => {
     const required = await runCommand(process.execPath, ['check-require.cjs'], { cwd: dir });
     expect(required.code, required.stderr).to.equal(0);
     expect(required.stdout).to.match(/required partita: \d+ exports/);
