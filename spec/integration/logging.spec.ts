@@ -2,12 +2,12 @@ import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { SOURCE_CLI } from '../support/cli.ts';
 import { createTopic, testBrokers, unique, waitFor } from '../support/kafka.ts';
 import { jobMessage, produceRaw } from '../support/produce.ts';
 import { exited } from '../support/worker-process.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = `${ROOT}lib/cli/bin.js`;
 
 /** A child process whose stdout and stderr are kept. */
 interface Captured {
@@ -91,10 +91,10 @@ describe('logging: quiet normal operation, loud failures (broker, child processe
     expect(demo.stdout()).to.match(/done: 700\/700 performed, 0 failed, per-account order kept/);
     const demoRecords = records(demo.stderr(), 'the demo');
 
-    const first = run([BIN, 'worker', 'workers/demo-worker.ts'], env);
+    const first = run([...SOURCE_CLI, 'worker', 'workers/demo-worker.ts'], env);
     children.push(first.child);
     await waitFor(() => first.stderr().includes('"event":"worker.started"'), { what: 'the first worker to start', timeoutMs: 120_000 });
-    const second = run([BIN, 'worker', 'workers/demo-worker.ts'], env);
+    const second = run([...SOURCE_CLI, 'worker', 'workers/demo-worker.ts'], env);
     children.push(second.child);
     await waitFor(() => second.stderr().includes('"event":"worker.started"'), { what: 'the second worker to join', timeoutMs: 120_000 });
     await waitFor(() => records(first.stderr(), 'the first worker').some((r) => r.event === 'group.rebalanced' && /lost/.test(r.msg)), {
@@ -119,7 +119,7 @@ describe('logging: quiet normal operation, loud failures (broker, child processe
   it('E4: a throwing job prints one error line with its stack per failed attempt, a line per backoff and per dead letter; a stop says what it waits for', async () => {
     const topic = await createTopic(unique('e4-log'), 1);
     const group = unique('group');
-    const run1 = run([BIN, 'worker', 'spec/support/logging-worker.ts'], { TOPIC: topic, GROUP: group, KAFKA_BROKERS: testBrokers().join(','), PARTITA_LOG_LEVEL: '', PARTITA_LOG_FORMAT: '' });
+    const run1 = run([...SOURCE_CLI, 'worker', 'spec/support/logging-worker.ts'], { TOPIC: topic, GROUP: group, KAFKA_BROKERS: testBrokers().join(','), PARTITA_LOG_LEVEL: '', PARTITA_LOG_FORMAT: '' });
     children.push(run1.child);
     const [once, poison, slow] = [unique('once'), unique('poison'), unique('slow')];
     await produceRaw(topic, [jobMessage(topic, 'ThrowsOnce', once, 'k', []), jobMessage(topic, 'AlwaysThrows', poison, 'k', [])]);
@@ -148,6 +148,7 @@ describe('logging: quiet normal operation, loud failures (broker, child processe
     expect(infos).to.deep.equal([
       `rebalanced: gained ${topic}[0]; now 1 partition`,
       `worker started in group ${group}, consuming ${topic}`,
+      'SIGTERM: stopping gracefully (running jobs finish and commit); SIGTERM again exits at once',
       'stopping: waiting for 1 running job, up to 10 s',
       `worker stopped (group ${group})`,
     ]);
