@@ -4,6 +4,7 @@ import type { Message } from '../consume/message.ts';
 import { WorkerEmitter } from '../consume/worker-events.ts';
 import type { OutboundMessage } from '../dispatch/message.ts';
 import { InvalidOptionError } from '../errors.ts';
+import { RoutesBuilder } from '../routing/route.ts';
 import { runTestLane, testMessage, type RecordedMark } from './lane.ts';
 import { TestDispatcher } from './test-dispatcher.ts';
 
@@ -79,6 +80,25 @@ export class ConsumerHarness<C extends Consumer = Consumer> {
       committedMetadata: options.committedMetadata ?? null,
     };
     this.#nextOffset = this.#options.firstOffset;
+  }
+
+  /**
+   * A harness for the consumer route of `topic` drawn by `draw`, the function given to
+   * `app.routes(draw)`: the route's consumer class and its `manualOffsetManagement()` apply.
+   * Job topics are tested with `useTestDispatcher` instead.
+   */
+  static forRoute(draw: (routes: RoutesBuilder) => void, topic: string, options: Omit<ConsumerHarnessOptions, 'topic' | 'manualOffsetManagement'> = {}): ConsumerHarness {
+    const routes = new RoutesBuilder();
+    draw(routes);
+    const route = routes.routes.find((candidate) => candidate.topic === topic);
+    if (!route) {
+      const known = routes.routes.map((candidate) => candidate.topic).join(', ') || 'none';
+      throw new InvalidOptionError('ConsumerHarness.forRoute.topic', `no route consumes "${topic}" (routed topics: ${known})`);
+    }
+    if (route.kind === 'jobs') {
+      throw new InvalidOptionError('ConsumerHarness.forRoute.topic', `"${topic}" is a job topic; test its jobs with useTestDispatcher({ jobs }) and performEnqueuedJobs()`);
+    }
+    return new ConsumerHarness(route.consumer as new () => Consumer, { ...options, topic, manualOffsetManagement: route.manualOffsetManagement });
   }
 
   /** The marked offsets, in order. */

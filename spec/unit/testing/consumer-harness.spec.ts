@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { closeDispatcher, Consumer, InvalidOptionError, Job, type Message } from '../../../lib/index.ts';
+import { closeDispatcher, Consumer, InvalidOptionError, Job, type Message, type RoutesBuilder } from '../../../lib/index.ts';
 import { ConsumerHarness, useTestDispatcher } from '../../../lib/testing/index.ts';
 
 class ShipOrder extends Job<[orderId: string]> {
@@ -71,6 +71,25 @@ describe('partita/testing: ConsumerHarness', () => {
     expect((failure as Error).message).to.equal('poison at offset 43');
     expect(harness.markedOffsets).to.deep.equal([40, 41, 42]);
     expect(harness.lastMarkedOffset).to.equal(42);
+  });
+
+  it('runs the consumer of a route as the app draws it, with its manualOffsetManagement()', async () => {
+    const draw = (r: RoutesBuilder) => {
+      r.activeJobTopic('jobs');
+      r.topic('counts', Counter, (t) => t.manualOffsetManagement());
+      r.topic('orders', Orders);
+    };
+    const counts = ConsumerHarness.forRoute(draw, 'counts');
+    await counts.consume([{ value: 'a' }, { value: 'poison' }]).catch(() => undefined);
+    expect(counts.marks).to.deep.equal([{ offset: 0, metadata: '1' }]);
+    expect(counts.consumer).to.be.instanceOf(Counter);
+
+    const orders = ConsumerHarness.forRoute(draw, 'orders', { dispatcher: await useTestDispatcher({ jobs: [ShipOrder] }) });
+    await orders.consume([{ value: { id: 'o-9', total: 1 } }]);
+    expect(orders.markedOffsets).to.deep.equal([0]);
+
+    expect(() => ConsumerHarness.forRoute(draw, 'jobs')).to.throw(InvalidOptionError, '"jobs" is a job topic; test its jobs with useTestDispatcher');
+    expect(() => ConsumerHarness.forRoute(draw, 'other')).to.throw(InvalidOptionError, 'no route consumes "other" (routed topics: jobs, counts, orders)');
   });
 
   it('does not mark a plain consumer\'s batch automatically when it throws', async () => {
