@@ -1,4 +1,4 @@
-// Run by node:test: node --import tsx --test spec/unit/testing/examples/node-test.example.ts
+// Run by node:test (in this repository, pointing partita at lib/): node --import tsx --conditions=partita-source --test spec/unit/testing/examples/node-test.example.ts
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, test } from 'node:test';
 import { closeDispatcher, Job } from 'partita';
