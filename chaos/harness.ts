@@ -131,7 +131,7 @@ export class JobRun {
     await sleep(1000);
     const stopping = Date.now();
     await this.stopAll();
-    const note = `${drained}; the workers stopped in ${((Date.now() - stopping) / 1000).toFixed(1)} s`;
+    const note = `${drained}; the workers stopped in ${((Date.now() - stopping) / 1000).toFixed(1)} s; events in ${this.eventsFile}`;
     return { figures: jobFigures(readAccepted(this.acceptedFile), this.log.poll().events), note };
   }
 

@@ -8,11 +8,12 @@
  */
 import { Cluster } from './cluster.ts';
 import type { JobFigures } from './events.ts';
-import { brokerFreeze, enqueuerKills, leaderKill, PROFILES, rebalanceStorm, transactionBounce, workerKills, type Scenario, type ScenarioResult } from './scenarios.ts';
+import { brokerFreeze, enqueuerKills, leaderKill, leaderMoveDuringSend, PROFILES, rebalanceStorm, transactionBounce, workerKills, type Scenario, type ScenarioResult } from './scenarios.ts';
 
 const SCENARIOS: [string, Scenario][] = [
   ['leader-kill', leaderKill],
   ['freeze', brokerFreeze],
+  ['leader-move', leaderMoveDuringSend],
   ['storm', rebalanceStorm],
   ['worker-kill', workerKills],
   ['enqueuer-kill', enqueuerKills],

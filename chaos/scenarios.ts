@@ -4,6 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { closeDispatcher, configure } from '../lib/index.ts';
 import { Kafka, logLevel } from '../lib/kafka/kafkajs.ts';
 import { readTopicSnapshot } from '../lib/kafka/topic-reader.ts';
 import type { Cluster } from './cluster.ts';
@@ -264,4 +265,45 @@ export const transactionBounce: Scenario = async (ctx) => {
   const notes = [`${copies.length} committed copies read by kafkajs, ${javaCopies.length} by Kafka's console consumer; ${copiedInputs} of ${inputs} input offsets committed`];
   const problems = javaAgrees ? [] : ["Kafka's console consumer and the kafkajs reader saw different copies"];
   return { faults, figures, mustBeZero: ['lost', 'orderViolations', 'commitsPastUnfinished', 'duplicates'], notes, problems };
+};
+
+/**
+ * One produceSync across two partitions while the leader of the first is frozen and its leadership
+ * moves (by replica order) to the broker that leads the second and has already answered for it.
+ * kafkajs 2.2.4's retry sends only to brokers without an answer: without Partita's resend of the
+ * unanswered partitions, the call resolves and the first partition's messages are not on the topic.
+ */
+export const leaderMoveDuringSend: Scenario = async (ctx) => {
+  const topic = `chaos-leader-move-${Date.now().toString(36)}${process.pid.toString(36)}`;
+  const admin = await ctx.cluster.admin();
+  await admin.createTopics({ topics: [{ topic, replicaAssignment: [{ partition: 0, replicas: [1, 2, 3] }, { partition: 1, replicas: [2, 3, 1] }] }], waitForLeaders: true });
+  const dispatcher = await configure({ kafka: { brokers: ctx.cluster.brokers, clientId: 'chaos-leader-move', logLevel: 'nothing' }, handleSignals: false });
+  const faults: string[] = [];
+  const examples: string[] = [];
+  const perPartition = 100;
+  let accepted = 0;
+  try {
+    // Connected and warm before the freeze, so the send itself meets it.
+    await dispatcher.produceSync([{ topic, key: 'warm', value: 'warm', headers: {}, partition: 1 }]);
+    ctx.cluster.signal(1, 'SIGSTOP');
+    faults.push(`SIGSTOP of broker 1 (leader of ${topic}/0; broker 2 leads ${topic}/1 and is next for /0) for ${ctx.profile.freezeMs / 1000} s, one produceSync of ${2 * perPartition} messages across both partitions meanwhile`);
+    const messages = [0, 1].flatMap((partition) => Array.from({ length: perPartition }, (_, n) => ({ topic, key: `p${partition}`, value: `${partition}-${n}`, headers: {}, partition })));
+    const sending = dispatcher.produceSync(messages);
+    await sleep(ctx.profile.freezeMs);
+    ctx.cluster.signal(1, 'SIGCONT');
+    const deliveries = await sending.catch((error: Error) => {
+      examples.push(`the produceSync was rejected: ${error.message}`);
+      return [];
+    });
+    accepted = deliveries.length;
+  } finally {
+    ctx.cluster.signal(1, 'SIGCONT');
+    await closeDispatcher();
+  }
+  const values = (await readTopicSnapshot(new Kafka({ brokers: ctx.cluster.brokers, logLevel: logLevel.NOTHING }), topic, 60_000)).map((r) => r.value?.toString() ?? '').filter((v) => v !== 'warm');
+  const onTopic = new Set(values);
+  const lost = accepted === 0 ? 0 : 2 * perPartition - [...onTopic].length;
+  if (lost > 0) examples.push(`${lost} messages the resolved produceSync acknowledged are not on the topic (partition 0 has ${values.filter((v) => v.startsWith('0-')).length})`);
+  const figures: JobFigures = { accepted, lost, orderViolations: 0, commitsPastUnfinished: 0, duplicates: values.length - onTopic.size, unacknowledgedRuns: 0, examples };
+  return { faults, figures, mustBeZero: ['lost'], notes: [`${values.length} messages on the topic`], problems: [] };
 };

@@ -22,11 +22,15 @@ export const app = createApp({
 
 app.on('worker.started', () => write({ e: 'up' }));
 app.on('worker.stopped', ({ unfinished }) => write({ e: 'down', unfinished }));
-app.on('job.started', (e) => write({ e: 'start', p: e.partition, o: e.offset, id: e.jobId }));
-app.on('job.performed', (e) => write({ e: 'done', p: e.partition, o: e.offset, id: e.jobId }));
-app.on('batch.committed', (e) => write({ e: 'commit', offsets: e.offsets.map((c) => [c.partition, c.offset]) }));
-app.on('partition.assigned', (e) => write({ e: 'assigned', p: e.partition }));
-app.on('partition.revoked', (e) => write({ e: 'revoked', p: e.partition }));
+// Only the job topic's partitions: the route also consumes its (here empty) delay-tier topics.
+app.on('job.started', (e) => e.topic === TOPIC && write({ e: 'start', p: e.partition, o: e.offset, id: e.jobId }));
+app.on('job.performed', (e) => e.topic === TOPIC && write({ e: 'done', p: e.partition, o: e.offset, id: e.jobId }));
+app.on('batch.committed', (e) => {
+  const offsets = e.offsets.filter((c) => c.topic === TOPIC).map((c) => [c.partition, c.offset]);
+  if (offsets.length > 0) write({ e: 'commit', offsets });
+});
+app.on('partition.assigned', (e) => e.topic === TOPIC && write({ e: 'assigned', p: e.partition }));
+app.on('partition.revoked', (e) => e.topic === TOPIC && write({ e: 'revoked', p: e.partition }));
 app.on('error', (e) => write({ e: 'error', message: e.error.message, kind: e.kind }));
 
 export default app;
