@@ -69,7 +69,34 @@ export class Cluster {
   /** Creates a topic with replication 3 (min ISR 2 is the cluster default). */
   async createTopic(topic: string, partitions: number): Promise<void> {
     const admin = await this.admin();
-    await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: NODES }], waitForLeaders: true });
+    await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: NODES }] });
+    await this.waitForLeaders(topic, partitions);
+  }
+
+  /**
+   * Waits until every partition of a new topic has a leader (kafkajs's own `waitForLeaders` gives
+   * up on the "does not host this topic-partition" answers a just-created topic gets at first).
+   */
+  async waitForLeaders(topic: string, partitions: number, timeoutMs = 60_000): Promise<void> {
+    const admin = await this.admin();
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const led = await admin
+        .fetchTopicMetadata({ topics: [topic] })
+        .then((metadata) => metadata.topics[0]?.partitions.filter((p) => p.leader >= 0).length ?? 0)
+        .catch(() => 0);
+      if (led === partitions) return;
+      if (Date.now() > deadline) throw new Error(`${topic}: ${led} of ${partitions} partitions have a leader after ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+
+  /** Deletes the topics of a finished scenario that exist (the fewer partitions, the faster a node restarts). */
+  async deleteTopics(topics: readonly string[]): Promise<void> {
+    const admin = await this.admin();
+    const existing = new Set(await admin.listTopics());
+    const doomed = topics.filter((topic) => existing.has(topic));
+    if (doomed.length > 0) await admin.deleteTopics({ topics: doomed });
   }
 
   /** A shared admin client (reconnected after a failure). */
@@ -89,6 +116,8 @@ export class Cluster {
       KAFKA_CONTROLLER_PORT: String(this.controllerPort),
       KAFKA_SERVER_PROPS: `${FAILOVER_PROPS} ${process.env.KAFKA_SERVER_PROPS ?? ''}`.trim(),
       KAFKA_HEAP_OPTS: process.env.KAFKA_HEAP_OPTS ?? '-Xms256m -Xmx768m',
+      // A restarted node replays its logs and catches up with the metadata log first: slow on a busy machine.
+      KAFKA_START_TIMEOUT: process.env.KAFKA_START_TIMEOUT ?? '300',
     };
     delete env.KAFKA_BROKERS;
     return env;

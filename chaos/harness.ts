@@ -7,6 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { delayTopics } from '../lib/index.ts';
 import type { Cluster } from './cluster.ts';
 import { EventLog, jobFigures, readAccepted, type JobFigures } from './events.ts';
 
@@ -126,7 +127,8 @@ export class JobRun {
       await sleep(500);
       total = await onTopic();
     }
-    const drained = `${this.log.finished.size} of ${total} records on the topic performed, the last ${((Date.now() - this.#started) / 1000).toFixed(1)} s after the run began`;
+    const lastDone = this.log.events.reduce((last, e) => (e.e === 'done' ? Math.max(last, e.at) : last), this.#started);
+    const drained = `${this.log.finished.size} of ${total} records on the topic performed, the last ${((lastDone - this.#started) / 1000).toFixed(1)} s after the run began`;
     // The last commits follow the last jobs within the commit interval.
     await sleep(1000);
     const stopping = Date.now();
@@ -158,9 +160,10 @@ export class JobRun {
     await exited(child);
   }
 
-  /** SIGKILL to every child still running (after a failure). */
+  /** SIGKILL to every child still running (after a failure), then deletes the run's topics. */
   async killAll(): Promise<void> {
     await Promise.all([...this.#children].filter(alive).map((child) => this.kill(child)));
+    await this.#cluster.deleteTopics([this.topic, ...delayTopics(this.topic)]).catch(() => undefined);
   }
 
   #spawn(args: string[], stdout: 'ignore' | 'inherit', env: Record<string, string>): ChildProcess {

@@ -28,7 +28,7 @@ export interface Profile {
 
 export const PROFILES: Record<Profile['name'], Profile> = {
   full: { name: 'full', jobs: 50_000, rate: 800, brokerDownMs: 20_000, freezeMs: 20_000, stormMs: 60_000, workerKills: 10, enqueuerKills: 3, transactionInputs: 20_000 },
-  quick: { name: 'quick', jobs: 4000, rate: 400, brokerDownMs: 6000, freezeMs: 6000, stormMs: 12_000, workerKills: 2, enqueuerKills: 1, transactionInputs: 3000 },
+  quick: { name: 'quick', jobs: 3000, rate: 300, brokerDownMs: 6000, freezeMs: 6000, stormMs: 12_000, workerKills: 2, enqueuerKills: 1, transactionInputs: 2000 },
 };
 
 /** What a scenario reports. `failures` lists every must-be-0 figure that was not 0. */
@@ -86,8 +86,9 @@ export const leaderKill: Scenario = (ctx) =>
     const node = await ctx.cluster.leaderOf(run.topic, 0);
     ctx.cluster.kill(node);
     await sleep(ctx.profile.brokerDownMs);
+    const restarting = Date.now();
     await ctx.cluster.start();
-    return [`kill -9 of broker ${node} (leader of ${run.topic}/0) at 30 % of the jobs`, `broker ${node} restarted after ${ctx.profile.brokerDownMs / 1000} s`];
+    return [`kill -9 of broker ${node} (leader of ${run.topic}/0) at 30 % of the jobs`, `broker ${node} restarted after ${ctx.profile.brokerDownMs / 1000} s (start.sh took ${((Date.now() - restarting) / 1000).toFixed(0)} s)`];
   });
 
 export const brokerFreeze: Scenario = (ctx) =>
@@ -213,17 +214,21 @@ export const transactionBounce: Scenario = async (ctx) => {
     return (entry?.partitions ?? []).reduce((sum, p) => sum + Math.max(Number(p.offset), 0), 0);
   };
   const faults: string[] = [];
+  const started = Date.now();
+  let copiedAt = 0;
   try {
     await waitUntil(async () => (await progress()) >= inputs * 0.3, '30 % of the inputs copied', 180_000, 250);
     const node = await ctx.cluster.leaderOf(output, 0);
     ctx.cluster.kill(node);
     await sleep(ctx.profile.brokerDownMs);
+    const restarting = Date.now();
     await ctx.cluster.start();
-    faults.push(`kill -9 of broker ${node} (leader of ${output}/0) at 30 % of the inputs`, `broker ${node} restarted after ${ctx.profile.brokerDownMs / 1000} s`);
+    faults.push(`kill -9 of broker ${node} (leader of ${output}/0) at 30 % of the inputs`, `broker ${node} restarted after ${ctx.profile.brokerDownMs / 1000} s (start.sh took ${((Date.now() - restarting) / 1000).toFixed(0)} s)`);
     let last = -1;
     let lastChange = Date.now();
     for (;;) {
       const now = await progress().catch(() => last);
+      copiedAt = Date.now();
       if (now >= inputs || Date.now() - lastChange > STALL_MS) break;
       if (now !== last) [last, lastChange] = [now, Date.now()];
       await sleep(500);
@@ -234,8 +239,10 @@ export const transactionBounce: Scenario = async (ctx) => {
   }
   const [entry] = await admin.fetchOffsets({ groupId: group, topics: [input] });
   const committed = new Map((entry?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+  const reading = Date.now();
   const copies = await readCommitted(kafka, output);
   const javaCopies = await readCommittedWithJava(ctx.cluster.brokers[0]!, output);
+  const readSeconds = (Date.now() - reading) / 1000;
   await producer.disconnect();
 
   const examples: string[] = [];
@@ -260,9 +267,13 @@ export const transactionBounce: Scenario = async (ctx) => {
     note(`order: key ${copy.key}: the copy of offset ${offset} follows that of ${before}`);
   }
   const javaAgrees = JSON.stringify([...javaCopies].sort()) === JSON.stringify(copies.map((c) => c.value).sort());
+  await ctx.cluster.deleteTopics([input, output]).catch(() => undefined);
   const figures: JobFigures = { accepted: inputs, lost, orderViolations, commitsPastUnfinished, duplicates: copies.length - copied.size, unacknowledgedRuns: 0, examples };
   const copiedInputs = [...committed.values()].reduce((sum, offset) => sum + Math.max(offset, 0), 0);
-  const notes = [`${copies.length} committed copies read by kafkajs, ${javaCopies.length} by Kafka's console consumer; ${copiedInputs} of ${inputs} input offsets committed`];
+  const notes = [
+    `${copiedInputs} of ${inputs} input offsets committed, the last ${((copiedAt - started) / 1000).toFixed(1)} s after the copiers started`,
+    `${copies.length} committed copies read by kafkajs, ${javaCopies.length} by Kafka's console consumer (both reads: ${readSeconds.toFixed(0)} s)`,
+  ];
   const problems = javaAgrees ? [] : ["Kafka's console consumer and the kafkajs reader saw different copies"];
   return { faults, figures, mustBeZero: ['lost', 'orderViolations', 'commitsPastUnfinished', 'duplicates'], notes, problems };
 };
@@ -276,7 +287,8 @@ export const transactionBounce: Scenario = async (ctx) => {
 export const leaderMoveDuringSend: Scenario = async (ctx) => {
   const topic = `chaos-leader-move-${Date.now().toString(36)}${process.pid.toString(36)}`;
   const admin = await ctx.cluster.admin();
-  await admin.createTopics({ topics: [{ topic, replicaAssignment: [{ partition: 0, replicas: [1, 2, 3] }, { partition: 1, replicas: [2, 3, 1] }] }], waitForLeaders: true });
+  await admin.createTopics({ topics: [{ topic, replicaAssignment: [{ partition: 0, replicas: [1, 2, 3] }, { partition: 1, replicas: [2, 3, 1] }] }] });
+  await ctx.cluster.waitForLeaders(topic, 2);
   const dispatcher = await configure({ kafka: { brokers: ctx.cluster.brokers, clientId: 'chaos-leader-move', logLevel: 'nothing' }, handleSignals: false });
   const faults: string[] = [];
   const examples: string[] = [];
@@ -304,6 +316,7 @@ export const leaderMoveDuringSend: Scenario = async (ctx) => {
   const onTopic = new Set(values);
   const lost = accepted === 0 ? 0 : 2 * perPartition - [...onTopic].length;
   if (lost > 0) examples.push(`${lost} messages the resolved produceSync acknowledged are not on the topic (partition 0 has ${values.filter((v) => v.startsWith('0-')).length})`);
+  await ctx.cluster.deleteTopics([topic]).catch(() => undefined);
   const figures: JobFigures = { accepted, lost, orderViolations: 0, commitsPastUnfinished: 0, duplicates: values.length - onTopic.size, unacknowledgedRuns: 0, examples };
   return { faults, figures, mustBeZero: ['lost'], notes: [`${values.length} messages on the topic`], problems: [] };
 };
