@@ -3,7 +3,7 @@
  * (chaos/enqueuer.ts), their event and accepted-jobs files, and the wait for the end.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, openSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,6 +51,8 @@ export class JobRun {
   readonly group: string;
   readonly eventsFile: string;
   readonly acceptedFile: string;
+  /** The children's stderr (Partita's log lines at PARTITA_LOG_LEVEL, default warn). */
+  readonly stderrFile: string;
   readonly log: EventLog;
   readonly workers: ChildProcess[] = [];
   readonly #children = new Set<ChildProcess>();
@@ -68,6 +70,7 @@ export class JobRun {
     const dir = mkdtempSync(join(tmpdir(), `partita-chaos-${name}-`));
     this.eventsFile = join(dir, 'events.ndjson');
     this.acceptedFile = join(dir, 'accepted.txt');
+    this.stderrFile = join(dir, 'stderr.log');
     this.log = new EventLog(this.eventsFile);
     this.#partitions = options.partitions;
     this.#jobMs = options.jobMs;
@@ -133,7 +136,7 @@ export class JobRun {
     await sleep(1000);
     const stopping = Date.now();
     await this.stopAll();
-    const note = `${drained}; the workers stopped in ${((Date.now() - stopping) / 1000).toFixed(1)} s; events in ${this.eventsFile}`;
+    const note = `${drained}; the workers stopped in ${((Date.now() - stopping) / 1000).toFixed(1)} s; events in ${this.eventsFile}, logs in ${this.stderrFile}`;
     return { figures: jobFigures(readAccepted(this.acceptedFile), this.log.poll().events), note };
   }
 
@@ -169,8 +172,8 @@ export class JobRun {
   #spawn(args: string[], stdout: 'ignore' | 'inherit', env: Record<string, string>): ChildProcess {
     const child = spawn(process.execPath, args, {
       cwd: ROOT,
-      env: { ...process.env, ...env, KAFKA_BROKERS: this.#cluster.brokers.join(',') },
-      stdio: ['ignore', stdout, 'inherit'],
+      env: { PARTITA_LOG_LEVEL: 'warn', ...process.env, ...env, KAFKA_BROKERS: this.#cluster.brokers.join(',') },
+      stdio: ['ignore', stdout, openSync(this.stderrFile, 'a')],
     });
     this.#children.add(child);
     child.once('exit', () => this.#children.delete(child));

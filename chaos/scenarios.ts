@@ -3,6 +3,9 @@
  * cluster while it injects its fault, then returns what it injected and the figures.
  */
 import { spawn } from 'node:child_process';
+import { mkdtempSync, openSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { closeDispatcher, configure } from '../lib/index.ts';
 import { Kafka, logLevel } from '../lib/kafka/kafkajs.ts';
@@ -206,8 +209,9 @@ export const transactionBounce: Scenario = async (ctx) => {
   }
   const cli = ['--import', 'tsx', fileURLToPath(new URL('../lib/cli/bin.ts', import.meta.url))];
   const copier = fileURLToPath(new URL('./copier.ts', import.meta.url));
-  const env = { ...process.env, INPUT: input, OUTPUT: output, GROUP: group, KAFKA_BROKERS: ctx.cluster.brokers.join(',') };
-  const workers = [0, 1].map(() => spawn(process.execPath, [...cli, 'worker', copier], { env, stdio: ['ignore', 'ignore', 'inherit'] }));
+  const env = { PARTITA_LOG_LEVEL: 'warn', ...process.env, INPUT: input, OUTPUT: output, GROUP: group, KAFKA_BROKERS: ctx.cluster.brokers.join(',') };
+  const stderrFile = join(mkdtempSync(join(tmpdir(), 'partita-chaos-transactions-')), 'stderr.log');
+  const workers = [0, 1].map(() => spawn(process.execPath, [...cli, 'worker', copier], { env, stdio: ['ignore', 'ignore', openSync(stderrFile, 'a')] }));
   const admin = await ctx.cluster.admin();
   const progress = async () => {
     const [entry] = await admin.fetchOffsets({ groupId: group, topics: [input] });
@@ -272,7 +276,7 @@ export const transactionBounce: Scenario = async (ctx) => {
   const copiedInputs = [...committed.values()].reduce((sum, offset) => sum + Math.max(offset, 0), 0);
   const notes = [
     `${copiedInputs} of ${inputs} input offsets committed, the last ${((copiedAt - started) / 1000).toFixed(1)} s after the copiers started`,
-    `${copies.length} committed copies read by kafkajs, ${javaCopies.length} by Kafka's console consumer (both reads: ${readSeconds.toFixed(0)} s)`,
+    `${copies.length} committed copies read by kafkajs, ${javaCopies.length} by Kafka's console consumer (both reads: ${readSeconds.toFixed(0)} s); copier logs in ${stderrFile}`,
   ];
   const problems = javaAgrees ? [] : ["Kafka's console consumer and the kafkajs reader saw different copies"];
   return { faults, figures, mustBeZero: ['lost', 'orderViolations', 'commitsPastUnfinished', 'duplicates'], notes, problems };
