@@ -89,7 +89,7 @@ export class JobConsumer extends Consumer {
       memory.failures += 1;
       const attempt = memory.failures;
       if (error instanceof BadMessageError) {
-        events.emit('job.failed', { ...at, lane, jobId, jobClass, attempt, error });
+        events.emit('job.failed', { ...at, lane, jobId, jobClass, attempt, revoked: this.revoked(), error });
         events.emit('error', { error, ...at, kind: error.kind });
         throw error;
       }
@@ -99,7 +99,7 @@ export class JobConsumer extends Consumer {
         await runAfterDiscard(job!, error);
         return;
       }
-      events.emit('job.failed', { ...at, lane, jobId, jobClass, attempt, error });
+      events.emit('job.failed', { ...at, lane, jobId, jobClass, attempt, revoked: this.revoked(), error });
       if (decision.action === 'retry' && decision.wait) {
         await this.#retryLater(message, job!, decision.handler, decision.wait);
         return;

@@ -553,7 +553,7 @@ export class PartitionProcessor {
     } finally {
       this.#runningLanes -= 1;
     }
-    this.#ports.events.emit('lane.finished', { ...ref, at: Date.now(), ...(error ? { error } : {}) });
+    this.#ports.events.emit('lane.finished', { ...ref, at: Date.now(), ...(error ? { error, revoked: this.#revoked } : {}) });
     return { ran: true, error };
   }
 

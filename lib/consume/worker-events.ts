@@ -32,7 +32,8 @@ export interface WorkerEvents {
   'batch.completed': PartitionRef & { firstOffset: number; lastOffset: number; size: number };
   'batch.failed': PartitionRef & { firstOffset: number; lastOffset: number; error: Error; attempt: number; retryInMs: number };
   'lane.started': PartitionRef & { lane: number; size: number; collapsed: boolean; at: number };
-  'lane.finished': PartitionRef & { lane: number; size: number; at: number; error?: Error };
+  /** `revoked` (with `error`): the partition was taken away before the lane ended; its work runs again on the next owner. */
+  'lane.finished': PartitionRef & { lane: number; size: number; at: number; error?: Error; revoked?: boolean };
   /** `dropped`: what the copy left out to fit its topic (empty for a whole copy). */
   'message.dead-lettered': PartitionRef & { offset: number; attempts: number; error: Error; deadLetterTopic: string; dropped: DroppedPart[] };
   'message.skipped': PartitionRef & { offset: number; attempts: number; error: Error };
@@ -43,8 +44,11 @@ export interface WorkerEvents {
   'job.discarded': PartitionRef & { offset: number; lane: number; jobId: string | undefined; jobClass: string | undefined; error: Error };
   /** A job went to the delay tiers: found before its time (`early`), or a `retryOn` with a wait (`retry`). */
   'job.scheduled': PartitionRef & { offset: number; lane: number; jobId: string; jobClass: string; scheduledAt: Date; delayTopic: string; reason: 'early' | 'retry' };
-  /** `attempt`: how many times this message has failed on this worker, this time included. */
-  'job.failed': PartitionRef & { offset: number; lane: number; jobId: string | undefined; jobClass: string | undefined; attempt: number; error: Error };
+  /**
+   * `attempt`: how many times this message has failed on this worker, this time included.
+   * `revoked`: the partition was taken away while the job ran (it runs again on the next owner).
+   */
+  'job.failed': PartitionRef & { offset: number; lane: number; jobId: string | undefined; jobClass: string | undefined; attempt: number; revoked: boolean; error: Error };
   /**
    * Something works, but not as configured or expected. Kinds: `topic.partitions-mismatch` (at
    * start, an existing topic has fewer partitions than its route's `config({ partitions })` asks;

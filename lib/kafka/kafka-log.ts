@@ -12,10 +12,12 @@ export interface KafkaLogPort {
 }
 
 /**
- * Protocol errors kafkajs retries by itself while a group rebalances or a coordinator or partition
- * leader loads or moves: a fresh broker creating its offsets topic, a member joining the group
- * ("The group is rebalancing, so a rejoin is needed" on every heartbeat until the rejoin). They are
- * normal operation, so their lines are debug, whatever level kafkajs gave them.
+ * Protocol errors of normal operation: those kafkajs retries by itself while a group rebalances or
+ * a coordinator or partition leader loads or moves (a fresh broker creating its offsets topic, a
+ * member joining the group: "The group is rebalancing, so a rejoin is needed" on every heartbeat
+ * until the rejoin), and the fencing of a previous owner's transactions after a rebalance. Their
+ * lines are debug, whatever level kafkajs gave them: what they end in, if anything, Partita reports
+ * itself (a failed attempt with its stack, or work cut short by a revocation).
  */
 const EXPECTED_PROTOCOL_ERRORS = [
   'REBALANCE_IN_PROGRESS',
@@ -24,9 +26,18 @@ const EXPECTED_PROTOCOL_ERRORS = [
   'NOT_COORDINATOR_FOR_GROUP',
   'LEADER_NOT_AVAILABLE',
   'NOT_LEADER_FOR_PARTITION',
+  // A new owner's transactional producer initializing while the previous owner's transaction ends.
+  'CONCURRENT_TRANSACTIONS',
+  // The previous owner's transactional producer, fenced by the new owner after a rebalance.
+  'INVALID_PRODUCER_EPOCH',
 ];
 
 const expectedMessages = new Set(protocolErrors.filter((error) => EXPECTED_PROTOCOL_ERRORS.includes(error.type)).map((error) => error.message));
+
+/** kafkajs's producer logs a failed send as the error's message, or `Failed to send messages: <message>`. */
+function isExpected(message: string): boolean {
+  return expectedMessages.has(message.replace(/^Failed to send messages: /, ''));
+}
 
 type Method = keyof KafkaLogPort;
 const METHODS: Record<number, Method> = {
@@ -46,7 +57,7 @@ export function kafkaLogCreator(port: KafkaLogPort): logCreator {
   return () =>
     ({ namespace, level, log }) => {
       const { message, timestamp: _timestamp, logger: _logger, stack, ...extra } = log as Record<string, unknown>;
-      const expected = typeof extra.error === 'string' && expectedMessages.has(extra.error);
+      const expected = (typeof extra.error === 'string' && expectedMessages.has(extra.error)) || isExpected(String(message));
       const method: Method = expected ? 'debug' : (METHODS[level] ?? 'info');
       const detail = Object.keys(extra).length > 0 ? ` ${JSON.stringify(extra)}` : '';
       port[method]({ component: 'kafkajs', namespace, ...extra, ...(stack === undefined ? {} : { stack }) }, `kafkajs [${namespace}] ${String(message)}${detail}`);

@@ -8,7 +8,8 @@ import type { Logger } from './logger.ts';
  * what it does. At `info`: start, stop and its progress, rebalances, discovered topics, discarded
  * jobs and retries sent to the delay tiers. At `warn`: backoffs (each retry after a failure, run
  * collapsed), dead letters, skips and `warning` events. At `error`: each failure once, with its
- * stack (a job's from `job.failed`, a consumer's from its lane), and `error` events. At `debug`
+ * stack (a job's from `job.failed`, a consumer's from its lane), and `error` events; work cut short
+ * by the revocation of its partition is `info` (it runs again elsewhere). At `debug`
  * (attached only when the logger has debug on): performed jobs, pauses and resumes.
  */
 export function logWorkerEvents(events: WorkerEmitter, logger: Logger): void {
@@ -24,7 +25,10 @@ export function logWorkerEvents(events: WorkerEmitter, logger: Logger): void {
     logger.info({ event: 'worker.started', groupId, topics }, `worker started in group ${groupId}, consuming ${describeTopics(topics)}`);
   });
   events.on('worker.stopping', ({ groupId, runningJobs, runningConsumers, timeoutMs }) => {
-    const running = [count(runningJobs, 'running job'), ...(runningConsumers > 0 ? [count(runningConsumers, 'running consumer batch', 'running consumer batches')] : [])];
+    const running = [
+      ...(runningJobs > 0 ? [count(runningJobs, 'running job')] : []),
+      ...(runningConsumers > 0 ? [count(runningConsumers, 'running consumer batch', 'running consumer batches')] : []),
+    ];
     const message = runningJobs + runningConsumers === 0 ? 'stopping: nothing is running' : `stopping: waiting for ${running.join(' and ')}, up to ${seconds(timeoutMs)}`;
     logger.info({ event: 'worker.stopping', groupId, runningJobs, runningConsumers, timeoutMs }, message);
   });
@@ -55,24 +59,45 @@ export function logWorkerEvents(events: WorkerEmitter, logger: Logger): void {
     logger.info({ event: 'topic.discovered', pattern, topic }, `pattern ${pattern} picked up topic ${topic}`);
   });
 
-  events.on('job.failed', ({ topic, partition, offset, lane, jobId, jobClass, attempt, error }) => {
+  events.on('job.failed', ({ topic, partition, offset, lane, jobId, jobClass, attempt, revoked, error }) => {
     report(error);
     const what = jobClass === undefined ? 'message' : `job ${jobClass} ${jobId ?? '(no id)'}`;
+    if (revoked) {
+      logger.info(
+        { event: 'job.failed', jobClass, jobId, topic, partition, offset, lane, attempt, revoked, error: describeError(error) },
+        `${what} at ${at({ topic, partition }, offset)} ended when its partition was revoked (${describeError(error)}); it runs again on the partition's next owner`,
+      );
+      return;
+    }
     logger.error(
       { event: 'job.failed', jobClass, jobId, topic, partition, offset, lane, attempt, err: error },
       `${what} failed at ${at({ topic, partition }, offset)} (attempt ${attempt}): ${describeError(error)}`,
     );
   });
-  events.on('lane.finished', ({ topic, partition, lane, size, error }) => {
+  events.on('lane.finished', ({ topic, partition, lane, size, error, revoked }) => {
     if (error === undefined || wasReported(error)) return;
     report(error);
+    if (revoked === true) {
+      logger.info(
+        { event: 'lane.finished', topic, partition, lane, size, revoked, error: describeError(error) },
+        `consumer of ${topic}/${partition} (lane ${lane}) ended when the partition was revoked (${describeError(error)}); its messages run again on the partition's next owner`,
+      );
+      return;
+    }
     logger.error({ event: 'lane.finished', topic, partition, lane, size, err: error }, `consumer of ${topic}/${partition} (lane ${lane}, ${size} messages) failed: ${describeError(error)}`);
   });
   events.on('batch.failed', ({ topic, partition, firstOffset, lastOffset, attempt, retryInMs, error }) => {
-    logger.warn(
-      { event: 'batch.failed', topic, partition, firstOffset, lastOffset, attempt, retryInMs, error: describeError(error) },
-      `${topic}/${partition}: batch ${firstOffset}..${lastOffset} failed (attempt ${attempt}); pausing the partition ${retryInMs} ms, then retrying its unfinished messages collapsed, in offset order`,
-    );
+    const fields = { event: 'batch.failed', topic, partition, firstOffset, lastOffset, attempt, retryInMs };
+    const message =
+      `${topic}/${partition}: batch ${firstOffset}..${lastOffset} failed (attempt ${attempt}: ${describeError(error)}); ` +
+      `pausing the partition ${retryInMs} ms, then retrying its unfinished messages collapsed, in offset order`;
+    if (wasReported(error)) {
+      logger.warn({ ...fields, error: describeError(error) }, message);
+      return;
+    }
+    // A failure no job or lane reported (a batch transaction that did not commit): this is its line.
+    report(error);
+    logger.error({ ...fields, err: error }, message);
   });
   events.on('message.dead-lettered', ({ topic, partition, offset, attempts, error, deadLetterTopic, dropped }) => {
     const partial = dropped.length > 0 ? ` (the copy leaves out its ${dropped.join(' and ')} to fit the topic)` : '';

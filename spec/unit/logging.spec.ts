@@ -100,7 +100,10 @@ describe('logging (unit)', () => {
     write(entry(logLevel.ERROR, 'Connection error: connect ECONNREFUSED 127.0.0.1:9', { broker: '127.0.0.1:9', stack: 'Error: connect ECONNREFUSED\n    at x' }));
     write(entry(logLevel.WARN, 'Response Metadata(key: 3, version: 6)', { error: 'This server does not host this topic-partition' }));
     write(entry(logLevel.INFO, 'Consumer has joined the group', { groupId: 'g' }));
-    expect(logger.lines.map((line) => line.level)).to.deep.equal(['debug', 'debug', 'debug', 'debug', 'error', 'warn', 'info']);
+    const concurrent = 'The producer attempted to update a transaction while another concurrent operation on the same transaction was ongoing';
+    write(entry(logLevel.ERROR, `Failed to send messages: ${concurrent}`, { retryCount: 0 }));
+    write(entry(logLevel.ERROR, concurrent, { retryCount: 1 }));
+    expect(logger.lines.map((line) => line.level)).to.deep.equal(['debug', 'debug', 'debug', 'debug', 'error', 'warn', 'info', 'debug', 'debug']);
     expect(logger.lines[0]!.message).to.equal('kafkajs [Connection] Response Heartbeat(key: 12, version: 3) {"error":"The group is rebalancing, so a rejoin is needed"}');
     expect(logger.lines[4]!.fields).to.deep.equal({ component: 'kafkajs', namespace: 'Connection', broker: '127.0.0.1:9', stack: 'Error: connect ECONNREFUSED\n    at x' });
     expect(logger.lines[4]!.message).to.not.contain('stack');
@@ -111,7 +114,7 @@ describe('logging (unit)', () => {
     const logger = recordingLogger();
     logWorkerEvents(events, logger);
     const error = new TypeError('cannot read x');
-    events.emit('job.failed', { ...ref, offset: 7, lane: 1, jobId: 'j-1', jobClass: 'ChargeInvoice', attempt: 2, error });
+    events.emit('job.failed', { ...ref, offset: 7, lane: 1, jobId: 'j-1', jobClass: 'ChargeInvoice', attempt: 2, revoked: false, error });
     events.emit('lane.finished', { ...ref, lane: 1, size: 3, at: 0, error });
     events.emit('lane.finished', { ...ref, lane: 1, size: 3, at: 0, error: new UnrecoverableError('gave up', { cause: error }) });
     events.emit('batch.failed', { ...ref, firstOffset: 5, lastOffset: 9, error, attempt: 2, retryInMs: 2000 });
@@ -119,7 +122,7 @@ describe('logging (unit)', () => {
     events.emit('message.dead-lettered', { ...ref, offset: 8, attempts: 1, error, deadLetterTopic: 'billing.dlq', dropped: ['value', 'headers'] });
     expect(logger.lines.map(({ level, message }) => [level, message])).to.deep.equal([
       ['error', 'job ChargeInvoice j-1 failed at billing/2@7 (attempt 2): TypeError: cannot read x'],
-      ['warn', 'billing/2: batch 5..9 failed (attempt 2); pausing the partition 2000 ms, then retrying its unfinished messages collapsed, in offset order'],
+      ['warn', 'billing/2: batch 5..9 failed (attempt 2: TypeError: cannot read x); pausing the partition 2000 ms, then retrying its unfinished messages collapsed, in offset order'],
       ['warn', 'billing/2@7 dead-lettered to billing.dlq after 3 failed attempts: TypeError: cannot read x'],
       ['warn', 'billing/2@8 dead-lettered to billing.dlq (the copy leaves out its value and headers to fit the topic) after 1 failed attempt: TypeError: cannot read x'],
     ]);
@@ -133,15 +136,32 @@ describe('logging (unit)', () => {
     const consumerError = new Error('db down');
     events.emit('lane.finished', { ...ref, lane: 0, size: 4, at: 0, error: consumerError });
     const bad = new BadMessageError('not-json', { ...ref, offset: 3 }, 'the value is not JSON');
-    events.emit('job.failed', { ...ref, offset: 3, lane: 0, jobId: undefined, jobClass: undefined, attempt: 1, error: bad });
+    events.emit('job.failed', { ...ref, offset: 3, lane: 0, jobId: undefined, jobClass: undefined, attempt: 1, revoked: false, error: bad });
     events.emit('error', { error: bad, ...ref, offset: 3, kind: 'not-json' });
     events.emit('error', { error: new Error('commit refused'), kind: 'engine' });
+    const uncommitted = new Error('the batch transaction did not commit');
+    events.emit('batch.failed', { ...ref, firstOffset: 0, lastOffset: 3, error: uncommitted, attempt: 1, retryInMs: 1000 });
     expect(logger.lines.map(({ level, message }) => [level, message])).to.deep.equal([
       ['error', 'consumer of billing/2 (lane 0, 4 messages) failed: Error: db down'],
       ['error', `message failed at billing/2@3 (attempt 1): BadMessageError: ${bad.message}`],
       ['error', 'engine: Error: commit refused'],
+      ['error', 'billing/2: batch 0..3 failed (attempt 1: Error: the batch transaction did not commit); pausing the partition 1000 ms, then retrying its unfinished messages collapsed, in offset order'],
     ]);
     expect(logger.lines[0]!.fields.err).to.equal(consumerError);
+  });
+
+  it('work cut short by a revocation is info, without a stack: it runs again on the next owner', () => {
+    const events = new WorkerEmitter();
+    const logger = recordingLogger();
+    logWorkerEvents(events, logger);
+    const aborted = new Error('aborted');
+    events.emit('job.failed', { ...ref, offset: 9, lane: 0, jobId: 'j-9', jobClass: 'Export', attempt: 1, revoked: true, error: aborted });
+    events.emit('lane.finished', { ...ref, lane: 0, size: 2, at: 0, error: aborted, revoked: true });
+    events.emit('lane.finished', { ...ref, lane: 3, size: 5, at: 0, error: new Error('the transaction did not start'), revoked: true });
+    expect(logger.lines.map(({ level, message }) => [level, message])).to.deep.equal([
+      ['info', "job Export j-9 at billing/2@9 ended when its partition was revoked (Error: aborted); it runs again on the partition's next owner"],
+      ['info', "consumer of billing/2 (lane 3) ended when the partition was revoked (Error: the transaction did not start); its messages run again on the partition's next owner"],
+    ]);
   });
 
   it('start, rebalance, stop progress, stop, warnings, discards and retries are info or warn; per-job success only at debug', () => {
@@ -152,6 +172,7 @@ describe('logging (unit)', () => {
     events.emit('group.rebalanced', { groupId: 'g', assigned: [{ topic: 'billing', partition: 2 }, { topic: 'billing', partition: 0 }], revoked: [{ topic: 'events', partition: 1 }], kept: [{ topic: 'events', partition: 0 }] });
     events.emit('group.rebalanced', { groupId: 'g', assigned: [], revoked: [], kept: [{ topic: 'events', partition: 0 }] });
     events.emit('worker.stopping', { groupId: 'g', runningJobs: 2, runningConsumers: 1, timeoutMs: 30_000 });
+    events.emit('worker.stopping', { groupId: 'g', runningJobs: 0, runningConsumers: 8, timeoutMs: 2500 });
     events.emit('worker.stopped', { groupId: 'g', unfinished: 1 });
     events.emit('warning', { message: 'billing has 1 partition, config() asks for 6', kind: 'partitions', topic: 'billing' });
     events.emit('job.discarded', { ...ref, offset: 4, lane: 0, jobId: 'j-4', jobClass: 'SyncCrm', error: new Error('account deleted') });
@@ -162,6 +183,7 @@ describe('logging (unit)', () => {
       ['info', 'rebalanced: gained billing[0,2]; lost events[1]; now 3 partitions'],
       ['debug', 'rebalanced: this worker keeps its 1 partition'],
       ['info', 'stopping: waiting for 2 running jobs and 1 running consumer batch, up to 30 s'],
+      ['info', 'stopping: waiting for 8 running consumer batches, up to 2.5 s'],
       ['warn', 'worker stopped (group g) with 1 partition still running at the shutdown timeout; their unfinished jobs run again on the next owner'],
       ['warn', 'billing has 1 partition, config() asks for 6'],
       ['info', 'job SyncCrm j-4 at billing/2@4 discarded (discardOn): Error: account deleted'],
