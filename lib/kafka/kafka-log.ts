@@ -34,8 +34,13 @@ const EXPECTED_PROTOCOL_ERRORS = [
 
 const expectedMessages = new Set(protocolErrors.filter((error) => EXPECTED_PROTOCOL_ERRORS.includes(error.type)).map((error) => error.message));
 
-/** kafkajs's producer logs a failed send as the error's message, or `Failed to send messages: <message>`. */
-function isExpected(message: string): boolean {
+/**
+ * kafkajs's producer logs a failed send as the error's message, or `Failed to send messages: <message>`.
+ * Its consumer's `Crash: ...` and `Restarting the consumer in ...` lines are told by Partita itself,
+ * which hears of every crash (and says whether the worker recovers).
+ */
+function isExpected(namespace: string, message: string): boolean {
+  if (namespace === 'Consumer' && /^(Crash: |Restarting the consumer in )/.test(message)) return true;
   return expectedMessages.has(message.replace(/^Failed to send messages: /, ''));
 }
 
@@ -49,7 +54,8 @@ const METHODS: Record<number, Method> = {
 
 /**
  * A kafkajs `logCreator` writing every line kafkajs emits (kafkajs's `logLevel` still decides
- * which) to `port`, at kafkajs's level except for the expected protocol errors above (debug).
+ * which) to `port`, at kafkajs's level except for the expected protocol errors and the consumer's
+ * crash lines above (debug).
  * The message carries kafkajs's namespace and extra fields, for text logs; the fields carry them
  * too, for JSON logs.
  */
@@ -57,7 +63,7 @@ export function kafkaLogCreator(port: KafkaLogPort): logCreator {
   return () =>
     ({ namespace, level, log }) => {
       const { message, timestamp: _timestamp, logger: _logger, stack, ...extra } = log as Record<string, unknown>;
-      const expected = (typeof extra.error === 'string' && expectedMessages.has(extra.error)) || isExpected(String(message));
+      const expected = (typeof extra.error === 'string' && expectedMessages.has(extra.error)) || isExpected(namespace, String(message));
       const method: Method = expected ? 'debug' : (METHODS[level] ?? 'info');
       const detail = Object.keys(extra).length > 0 ? ` ${JSON.stringify(extra)}` : '';
       port[method]({ component: 'kafkajs', namespace, ...extra, ...(stack === undefined ? {} : { stack }) }, `kafkajs [${namespace}] ${String(message)}${detail}`);

@@ -1,5 +1,5 @@
 import type { PartitionRef, WorkerEmitter } from '../consume/worker-events.ts';
-import { BadMessageError, errorClassName } from '../errors.ts';
+import { BadMessageError, ConsumerRestartError, errorClassName } from '../errors.ts';
 import { parseDelayTopic } from '../schedule/tiers.ts';
 import type { Logger } from './logger.ts';
 
@@ -7,7 +7,8 @@ import type { Logger } from './logger.ts';
  * Writes a worker's events to `logger`, so that a worker with no listeners of its own still tells
  * what it does. At `info`: start, stop and its progress, rebalances, discovered topics, discarded
  * jobs and retries sent to the delay tiers. At `warn`: backoffs (each retry after a failure, run
- * collapsed), dead letters, skips and `warning` events. At `error`: each failure once, with its
+ * collapsed), dead letters, skips, `warning` events and consumer crashes the worker recovers from
+ * by joining again. At `error`: each failure once, with its
  * stack (a job's from `job.failed`, a consumer's from its lane), and `error` events; work cut short
  * by the revocation of its partition is `info` (it runs again elsewhere). At `debug`
  * (attached only when the logger has debug on): performed jobs, pauses and resumes.
@@ -130,6 +131,15 @@ export function logWorkerEvents(events: WorkerEmitter, logger: Logger): void {
     // Bad input is a job failure: its job.failed line has told it.
     if (error instanceof BadMessageError || wasReported(error)) return;
     report(error);
+    if ((kind === 'consumer-restart' || kind === 'consumer-crash') && !(error instanceof ConsumerRestartError)) {
+      // kafkajs gave up on its consumer (e.g. no group coordinator yet on a broker still starting):
+      // the worker joins again by itself. Only a rejoin that fails (ConsumerRestartError) is an error.
+      logger.warn(
+        { event: 'error', kind, error: describeError(error) },
+        `the consumer left the group after ${describeError(error)}; it joins again, and its partitions' unfinished work runs again from the committed offsets`,
+      );
+      return;
+    }
     const where = topic === undefined ? '' : ` at ${offset === undefined ? `${topic}/${partition ?? '?'}` : at({ topic, partition: partition ?? -1 }, offset)}`;
     logger.error({ event: 'error', kind, topic, partition, offset, err: error }, `${kind ?? 'error'}${where}: ${describeError(error)}`);
   });

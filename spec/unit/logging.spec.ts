@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { createApp } from '../../lib/app.ts';
 import { WorkerEmitter } from '../../lib/consume/worker-events.ts';
-import { BadMessageError, InvalidOptionError, UnrecoverableError } from '../../lib/errors.ts';
+import { BadMessageError, ConsumerRestartError, InvalidOptionError, UnrecoverableError } from '../../lib/errors.ts';
 import { kafkaLogCreator } from '../../lib/kafka/kafka-log.ts';
 import { logLevel } from '../../lib/kafka/kafkajs.ts';
 import { createLogger, type LogFields, type Logger } from '../../lib/logging/logger.ts';
@@ -103,7 +103,10 @@ describe('logging (unit)', () => {
     const concurrent = 'The producer attempted to update a transaction while another concurrent operation on the same transaction was ongoing';
     write(entry(logLevel.ERROR, `Failed to send messages: ${concurrent}`, { retryCount: 0 }));
     write(entry(logLevel.ERROR, concurrent, { retryCount: 1 }));
-    expect(logger.lines.map((line) => line.level)).to.deep.equal(['debug', 'debug', 'debug', 'debug', 'error', 'warn', 'info', 'debug', 'debug']);
+    const crash = (message: string) => ({ ...entry(logLevel.ERROR, message, { groupId: 'g' }), namespace: 'Consumer' });
+    write(crash('Crash: KafkaJSGroupCoordinatorNotFound: Failed to find group coordinator'));
+    write(crash('Restarting the consumer in 300ms'));
+    expect(logger.lines.map((line) => line.level)).to.deep.equal(['debug', 'debug', 'debug', 'debug', 'error', 'warn', 'info', 'debug', 'debug', 'debug', 'debug']);
     expect(logger.lines[0]!.message).to.equal('kafkajs [Connection] Response Heartbeat(key: 12, version: 3) {"error":"The group is rebalancing, so a rejoin is needed"}');
     expect(logger.lines[4]!.fields).to.deep.equal({ component: 'kafkajs', namespace: 'Connection', broker: '127.0.0.1:9', stack: 'Error: connect ECONNREFUSED\n    at x' });
     expect(logger.lines[4]!.message).to.not.contain('stack');
@@ -129,7 +132,7 @@ describe('logging (unit)', () => {
     expect(logger.lines[0]!.fields).to.deep.include({ jobClass: 'ChargeInvoice', jobId: 'j-1', topic: 'billing', partition: 2, offset: 7, attempt: 2, err: error });
   });
 
-  it('a plain consumer failure is logged from its lane; bad input once, from job.failed, not again from its error event', () => {
+  it('a plain consumer failure is logged from its lane; bad input once, from job.failed, not again from its error event; a crash the worker recovers from is a warning', () => {
     const events = new WorkerEmitter();
     const logger = recordingLogger();
     logWorkerEvents(events, logger);
@@ -139,12 +142,17 @@ describe('logging (unit)', () => {
     events.emit('job.failed', { ...ref, offset: 3, lane: 0, jobId: undefined, jobClass: undefined, attempt: 1, revoked: false, error: bad });
     events.emit('error', { error: bad, ...ref, offset: 3, kind: 'not-json' });
     events.emit('error', { error: new Error('commit refused'), kind: 'engine' });
+    const noCoordinator = Object.assign(new Error('Failed to find group coordinator'), { name: 'KafkaJSGroupCoordinatorNotFound' });
+    events.emit('error', { error: noCoordinator, kind: 'consumer-crash' });
+    events.emit('error', { error: new ConsumerRestartError('A new consumer for group "g" could not start (attempt 1): no broker. Trying again in 2000 ms.'), kind: 'consumer-crash' });
     const uncommitted = new Error('the batch transaction did not commit');
     events.emit('batch.failed', { ...ref, firstOffset: 0, lastOffset: 3, error: uncommitted, attempt: 1, retryInMs: 1000 });
     expect(logger.lines.map(({ level, message }) => [level, message])).to.deep.equal([
       ['error', 'consumer of billing/2 (lane 0, 4 messages) failed: Error: db down'],
       ['error', `message failed at billing/2@3 (attempt 1): BadMessageError: ${bad.message}`],
       ['error', 'engine: Error: commit refused'],
+      ['warn', "the consumer left the group after KafkaJSGroupCoordinatorNotFound: Failed to find group coordinator; it joins again, and its partitions' unfinished work runs again from the committed offsets"],
+      ['error', 'consumer-crash: ConsumerRestartError: A new consumer for group "g" could not start (attempt 1): no broker. Trying again in 2000 ms.'],
       ['error', 'billing/2: batch 0..3 failed (attempt 1: Error: the batch transaction did not commit); pausing the partition 1000 ms, then retrying its unfinished messages collapsed, in offset order'],
     ]);
     expect(logger.lines[0]!.fields.err).to.equal(consumerError);
