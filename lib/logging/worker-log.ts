@@ -11,7 +11,7 @@ import type { Logger } from './logger.ts';
  * by joining again. At `error`: each failure once, with its
  * stack (a job's from `job.failed`, a consumer's from its lane), and `error` events; work cut short
  * by the revocation of its partition is `info` (it runs again elsewhere). At `debug`
- * (attached only when the logger has debug on): performed jobs, pauses and resumes.
+ * (attached only when the logger has debug on): performed jobs, pauses and resumes, rebalances starting.
  */
 export function logWorkerEvents(events: WorkerEmitter, logger: Logger): void {
   // An error is logged with its stack once; later events about it say what happened next.
@@ -150,6 +150,7 @@ export function logWorkerEvents(events: WorkerEmitter, logger: Logger): void {
   });
   events.on('partition.paused', ({ topic, partition, reason }) => logger.debug({ event: 'partition.paused', topic, partition, reason }, `${topic}/${partition} paused (${reason})`));
   events.on('partition.resumed', ({ topic, partition }) => logger.debug({ event: 'partition.resumed', topic, partition }, `${topic}/${partition} resumed`));
+  events.on('group.rebalancing', ({ groupId }) => logger.debug({ event: 'group.rebalancing', groupId }, `group ${groupId} is rebalancing; commits wait for the rejoin`));
 }
 
 function at(ref: PartitionRef, offset: number): string {

@@ -201,6 +201,10 @@ describe('logging (unit)', () => {
     const more = new WorkerEmitter();
     logWorkerEvents(more, verbose);
     more.emit('job.performed', { ...ref, offset: 6, lane: 0, jobId: 'j-6', jobClass: 'SyncCrm', executions: 1, startedAt: 0, finishedAt: 5 });
-    expect(verbose.lines.map(({ level, message }) => [level, message])).to.deep.equal([['debug', 'job SyncCrm j-6 at billing/2@6 performed in 5 ms']]);
+    more.emit('group.rebalancing', { groupId: 'g' });
+    expect(verbose.lines.map(({ level, message }) => [level, message])).to.deep.equal([
+      ['debug', 'job SyncCrm j-6 at billing/2@6 performed in 5 ms'],
+      ['debug', 'group g is rebalancing; commits wait for the rejoin'],
+    ]);
   });
 });
