@@ -5,14 +5,14 @@ import { BrokerUnavailableError, NotKafkaBrokerError, PartitaError } from '../er
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 /**
- * The first contact's own kafkajs settings: a refused connection is tried again for about 6 s (a
- * broker that is still starting gets that long), a request no broker answers gives up after 5 s.
- * The client used afterwards keeps kafkajs's (or the app's) settings.
+ * The first contact's own kafkajs settings: a refused connection is tried again, 300 ms doubling to
+ * 2 s apart, for most of `connectTimeoutMs` (about 6 s of the default 10 s: a broker that is still
+ * starting gets that long); a request nobody answers gives up after 5 s. The client used
+ * afterwards keeps kafkajs's (or the app's) settings.
  */
-const FIRST_CONTACT = {
-  requestTimeout: 5_000,
-  retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 2_000 },
-} as const;
+function firstContactSettings(timeoutMs: number): Pick<KafkaConfig, 'requestTimeout' | 'retry'> {
+  return { requestTimeout: 5_000, retry: { retries: Math.max(1, Math.round(timeoutMs / 2_000)), initialRetryTime: 300, maxRetryTime: 2_000 } };
+}
 
 const TO_DO =
   'Is Kafka running? Set KAFKA_BROKERS (or kafka.brokers) to a running broker, or run `npx partita kafka start`.';
@@ -103,7 +103,7 @@ class BrokerCheck {
     const { brokers } = this;
     const admin = new Kafka({
       ...this.#config,
-      ...FIRST_CONTACT,
+      ...firstContactSettings(this.#timeoutMs),
       connectionTimeout: Math.min(this.#config.connectionTimeout ?? 1_000, this.#timeoutMs),
       logLevel: KafkaLogLevel.NOTHING,
     }).admin();
@@ -128,7 +128,8 @@ class BrokerCheck {
       throw describeFirstContactFailure(error, brokers);
     } finally {
       clearTimeout(timer);
-      await admin.disconnect().catch(() => {});
+      // Not awaited: after the deadline kafkajs may still wait for an unanswered request.
+      void admin.disconnect().catch(() => {});
     }
   }
 }

@@ -107,6 +107,25 @@ describe('errors that say what to do (E5)', function () {
     expect(error.message).to.include(`${address} answered but is not a Kafka broker`);
   });
 
+  it('a TCP server that accepts and never answers: not a Kafka broker', async () => {
+    const server = createServer(() => {});
+    servers.push(server);
+    const address = await listen(server);
+    const { error } = await rejection(() => appAt(address).run());
+    expect(error).to.be.instanceOf(NotKafkaBrokerError);
+    expect(error.message).to.include(`${address} answered but is not a Kafka broker: it accepted the connection but did not answer a Kafka request`);
+  });
+
+  it('kafka.connectTimeoutMs bounds the first contact and is named in the error', async () => {
+    const server = createServer(() => {});
+    servers.push(server);
+    const address = await listen(server);
+    const app = createApp({ kafka: { brokers: [address], logLevel: 'nothing', connectTimeoutMs: 1000 }, groupId: unique('diag') }).routes((r) => r.activeJobTopic(unique('diag')));
+    const { error } = await rejection(() => app.run());
+    expect(error).to.be.instanceOf(BrokerUnavailableError);
+    expect(error.message).to.include(`No Kafka broker answered at ${address} within 1000 ms (kafka.connectTimeoutMs)`).and.include('npx partita kafka start');
+  });
+
   it('a route to a missing topic without config({ partitions }): MissingTopicError naming it, nothing created', async () => {
     const jobsTopic = unique('diag-missing-jobs');
     const { error } = await rejection(() => testApp().routes((r) => r.activeJobTopic(jobsTopic)).run());
