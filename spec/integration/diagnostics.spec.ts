@@ -9,15 +9,7 @@ import { Job } from '../../lib/job/job.ts';
 import { Consumer } from '../../lib/consume/consumer.ts';
 import { stopApps, testApp } from '../support/app.ts';
 import { createTopic, testBrokers, unique, waitFor, withAdmin } from '../support/kafka.ts';
-
-/** A port on 127.0.0.1 where nothing listens (bound, then released). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+import { freePort } from '../support/ports.ts';
 
 /** Connections to the specs' servers, destroyed after each spec. */
 const openSockets = new Set<Socket>();

@@ -1,9 +1,10 @@
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { SOURCE_CLI } from '../support/cli.ts';
+import { startDedicatedBroker, type DedicatedBroker } from '../support/dedicated-broker.ts';
 import { createTopic, testBrokers, unique, waitFor } from '../support/kafka.ts';
+import { freePort } from '../support/ports.ts';
 import { jobMessage, produceRaw } from '../support/produce.ts';
 import { exited } from '../support/worker-process.ts';
 
@@ -23,24 +24,6 @@ function run(args: string[], env: Record<string, string>): Captured {
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   return { child, stdout: () => stdout, stderr: () => stderr };
-}
-
-/** A loopback port nobody listens on now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function script(name: 'start.sh' | 'stop.sh', port: number, controllerPort: number): Promise<number | string> {
-  const { KAFKA_BROKERS: _external, ...env } = process.env;
-  const child = spawn('bash', [`${ROOT}infra/kafka/${name}`], { env: { ...env, KAFKA_PORT: String(port), KAFKA_CONTROLLER_PORT: String(controllerPort) }, stdio: 'ignore' });
-  return exited(child);
 }
 
 /** The JSON records a child wrote to stderr; a line that is not one is a failure: everything goes through the logger. */
@@ -63,7 +46,7 @@ const DEBUG = 20;
 describe('logging: quiet normal operation, loud failures (broker, child processes)', function () {
   this.timeout(600_000);
   const children: ChildProcess[] = [];
-  let fresh: { port: number; controllerPort: number } | undefined;
+  let fresh: DedicatedBroker | undefined;
 
   afterEach(async () => {
     for (const child of children.splice(0)) {
@@ -72,7 +55,7 @@ describe('logging: quiet normal operation, loud failures (broker, child processe
         await exited(child);
       }
     }
-    if (fresh) await script('stop.sh', fresh.port, fresh.controllerPort);
+    await fresh?.stop();
     fresh = undefined;
   });
 
@@ -83,9 +66,8 @@ describe('logging: quiet normal operation, loud failures (broker, child processe
   // may even give up finding the coordinator (its consumer crashes); the worker joins again by
   // itself, which is a warning, not an error.
   it('E4: a fresh broker start, the demo, and a second worker process joining print no ERROR line; kafkajs retries there are debug', async () => {
-    fresh = { port: await freePort(), controllerPort: await freePort() };
-    expect(await script('start.sh', fresh.port, fresh.controllerPort), 'infra/kafka/start.sh on a free port').to.equal(0);
-    const env = { KAFKA_BROKERS: `127.0.0.1:${fresh.port}`, PARTITA_LOG_LEVEL: 'debug', PARTITA_LOG_FORMAT: 'json' };
+    fresh = await startDedicatedBroker({ port: await freePort() });
+    const env = { KAFKA_BROKERS: fresh.brokers.join(','), PARTITA_LOG_LEVEL: 'debug', PARTITA_LOG_FORMAT: 'json' };
 
     const demo = run(['--import', 'tsx', 'workers/demo.ts'], env);
     children.push(demo.child);

@@ -28,12 +28,12 @@ function script(name: string, port: number): Promise<void> {
 }
 
 /**
- * Starts a broker from infra/kafka on `KAFKA_SPARE_PORT` (default: the shared test broker's port
- * + 2; its controller one above).
+ * Starts a broker from infra/kafka (new storage, so a fresh cluster) on `port`, by default
+ * `KAFKA_SPARE_PORT` or the shared test broker's port + 2; its controller listens one above.
  */
-export async function startDedicatedBroker(): Promise<DedicatedBroker> {
+export async function startDedicatedBroker(options: { port?: number } = {}): Promise<DedicatedBroker> {
   const sharedPort = Number(testBrokers()[0]!.split(':')[1]);
-  const port = Number(process.env.KAFKA_SPARE_PORT ?? sharedPort + 2);
+  const port = options.port ?? Number(process.env.KAFKA_SPARE_PORT ?? sharedPort + 2);
   await script('start.sh', port);
   const pid = Number(readFileSync(`${INFRA}run/${port}/kafka.pid`, 'utf8').trim());
   let frozen = false;

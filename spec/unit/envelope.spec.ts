@@ -1,22 +1,14 @@
 import { expect } from 'chai';
 import { BadMessageError } from '../../lib/errors.ts';
-import { decodeEnvelope, encodeEnvelope, JobHeaders, type JobEnvelope } from '../../lib/job/envelope.ts';
+import { decodeEnvelope, encodeEnvelope, JobHeaders } from '../../lib/job/envelope.ts';
+import { sampleEnvelope } from '../support/envelopes.ts';
 
 const at = { topic: 't', partition: 2, offset: 41 };
-const envelope = (args: unknown[]): JobEnvelope => ({
-  job_class: 'SendEmail',
-  job_id: 'id-1',
-  queue_name: 't',
-  arguments: args,
-  executions: 0,
-  exception_executions: {},
-  enqueued_at: new Date(0).toISOString(),
-});
 
 describe('envelope codec (unit)', () => {
   it('round-trips Date, Map, Set, BigInt, RegExp, undefined and nesting (J4, pure part)', () => {
     const args = [new Date(1_700_000_000_000), new Map([['a', { n: 1n }]]), new Set([1, 2]), 2n ** 70n, /x+/gi, undefined, { deep: { list: [undefined, new Date(5)] } }];
-    const encoded = encodeEnvelope(envelope(args), 'user-1');
+    const encoded = encodeEnvelope(sampleEnvelope(args), 'user-1');
     const decoded = decodeEnvelope(Buffer.from(encoded.value), encoded.headers, at);
     expect(decoded.arguments).to.deep.equal(args);
     expect(decoded.arguments[0]).to.be.instanceOf(Date);
@@ -26,7 +18,7 @@ describe('envelope codec (unit)', () => {
   });
 
   it('omits job-key and the message key without a partitioner', () => {
-    const encoded = encodeEnvelope(envelope([]), undefined);
+    const encoded = encodeEnvelope(sampleEnvelope([]), undefined);
     expect(encoded.key).to.equal(null);
     expect(encoded.headers).to.not.have.property(JobHeaders.jobKey);
   });
@@ -36,8 +28,8 @@ describe('envelope codec (unit)', () => {
     ['not JSON', Buffer.from('{nope'), { 'job-class': 'SendEmail' }, 'not-json'],
     ['JSON but not an envelope', Buffer.from('{"json":{"hello":1}}'), { 'job-class': 'SendEmail' }, 'not-envelope'],
     ['plain JSON', Buffer.from('[1,2]'), { 'job-class': 'SendEmail' }, 'not-envelope'],
-    ['missing header', Buffer.from(encodeEnvelope(envelope([]), undefined).value), {}, 'missing-header'],
-    ['header mismatch', Buffer.from(encodeEnvelope(envelope([]), undefined).value), { 'job-class': 'Other' }, 'header-mismatch'],
+    ['missing header', Buffer.from(encodeEnvelope(sampleEnvelope([]), undefined).value), {}, 'missing-header'],
+    ['header mismatch', Buffer.from(encodeEnvelope(sampleEnvelope([]), undefined).value), { 'job-class': 'Other' }, 'header-mismatch'],
   ];
   for (const [name, value, headers, kind] of cases) {
     it(`names bad input: ${name}`, () => {

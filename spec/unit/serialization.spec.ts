@@ -1,23 +1,15 @@
 import { expect } from 'chai';
 import superjson from 'superjson';
 import { SerializationError } from '../../lib/errors.ts';
-import { decodeEnvelope, encodeEnvelope, type JobEnvelope } from '../../lib/job/envelope.ts';
+import { decodeEnvelope, encodeEnvelope } from '../../lib/job/envelope.ts';
+import { sampleEnvelope } from '../support/envelopes.ts';
 import { Job } from '../../lib/job/job.ts';
 
 const at = { topic: 't', partition: 0, offset: 0 };
-const envelope = (args: unknown[]): JobEnvelope => ({
-  job_class: 'SendEmail',
-  job_id: 'id-1',
-  queue_name: 't',
-  arguments: args,
-  executions: 0,
-  exception_executions: {},
-  enqueued_at: new Date(0).toISOString(),
-});
 
 function refusal(args: unknown[]): SerializationError {
   try {
-    encodeEnvelope(envelope(args), undefined);
+    encodeEnvelope(sampleEnvelope(args), undefined);
   } catch (error) {
     expect(error).to.be.instanceOf(SerializationError);
     return error as SerializationError;
@@ -64,7 +56,7 @@ describe('job arguments superjson cannot round-trip (unit, E6)', () => {
   it('accepts what superjson carries, including registered classes and symbols and shared references', () => {
     const shared = { n: 1 };
     const args = [shared, shared, new RegisteredPoint(1, 2), registeredSymbol, new Error('e'), new URL('http://x/'), new Float64Array([1.5]), Object.create(null) as object];
-    const encoded = encodeEnvelope(envelope(args), undefined);
+    const encoded = encodeEnvelope(sampleEnvelope(args), undefined);
     const decoded = decodeEnvelope(Buffer.from(encoded.value), encoded.headers, at).arguments;
     expect(decoded[2]).to.be.instanceOf(RegisteredPoint).and.deep.equal(new RegisteredPoint(1, 2));
     expect(decoded[3]).to.equal(registeredSymbol);
@@ -73,7 +65,7 @@ describe('job arguments superjson cannot round-trip (unit, E6)', () => {
 
   it('round-trips Buffer and Uint8Array arguments as what they were', () => {
     const args = [Buffer.from('héllo'), { nested: Buffer.from([0, 255, 7]) }, new Uint8Array([1, 2, 3])];
-    const encoded = encodeEnvelope(envelope(args), undefined);
+    const encoded = encodeEnvelope(sampleEnvelope(args), undefined);
     const decoded = decodeEnvelope(Buffer.from(encoded.value), encoded.headers, at).arguments as [Buffer, { nested: Buffer }, Uint8Array];
     expect(Buffer.isBuffer(decoded[0])).to.equal(true);
     expect(decoded[0].toString()).to.equal('héllo');
