@@ -48,12 +48,12 @@ export class Cluster {
     return Number(readFileSync(`${INFRA}run/${this.port + 2 * (nodeId - 1)}/kafka.pid`, 'utf8').trim());
   }
 
-  /** The node id leading `topic`/`partition` now. */
-  async leaderOf(topic: string, partition: number): Promise<number> {
-    const metadata = await (await this.admin()).fetchTopicMetadata({ topics: [topic] });
-    const leader = metadata.topics[0]?.partitions.find((p) => p.partitionId === partition)?.leader;
-    if (leader === undefined || leader < 0) throw new Error(`${topic}/${partition} has no leader`);
-    return leader;
+  /** The node id leading `topic`/`partition` now (asked again while it has none, see {@link #pollMetadata}). */
+  async leaderOf(topic: string, partition: number, timeoutMs = 60_000): Promise<number> {
+    const leaderIn = (partitions: readonly { partitionId: number; leader: number }[]) =>
+      partitions.find((p) => p.partitionId === partition)?.leader ?? -1;
+    const partitions = await this.#pollMetadata(topic, (found) => leaderIn(found) >= 0, `${topic}/${partition} has no leader`, timeoutMs);
+    return leaderIn(partitions);
   }
 
   /** kill -9 of node `nodeId`. */
@@ -73,20 +73,32 @@ export class Cluster {
     await this.waitForLeaders(topic, partitions);
   }
 
-  /**
-   * Waits until every partition of a new topic has a leader (kafkajs's own `waitForLeaders` gives
-   * up on the "does not host this topic-partition" answers a just-created topic gets at first).
-   */
+  /** Waits until every partition of a new topic has a leader. */
   async waitForLeaders(topic: string, partitions: number, timeoutMs = 60_000): Promise<void> {
+    await this.#pollMetadata(topic, (found) => found.filter((p) => p.leader >= 0).length === partitions, `${topic}: not every one of ${partitions} partitions has a leader`, timeoutMs);
+  }
+
+  /**
+   * Asks for `topic`'s partition metadata every 200 ms until `done` holds, at most `timeoutMs`.
+   * kafkajs's own `waitForLeaders` gives up on the "does not host this topic-partition" answers
+   * that a just-created topic, or a broker that restarted in an earlier scenario, gives at first:
+   * those count as "not yet".
+   */
+  async #pollMetadata(
+    topic: string,
+    done: (partitions: readonly { partitionId: number; leader: number }[]) => boolean,
+    failure: string,
+    timeoutMs: number,
+  ): Promise<readonly { partitionId: number; leader: number }[]> {
     const admin = await this.admin();
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const led = await admin
+      const partitions = await admin
         .fetchTopicMetadata({ topics: [topic] })
-        .then((metadata) => metadata.topics[0]?.partitions.filter((p) => p.leader >= 0).length ?? 0)
-        .catch(() => 0);
-      if (led === partitions) return;
-      if (Date.now() > deadline) throw new Error(`${topic}: ${led} of ${partitions} partitions have a leader after ${timeoutMs} ms`);
+        .then((metadata) => metadata.topics[0]?.partitions ?? [])
+        .catch(() => []);
+      if (done(partitions)) return partitions;
+      if (Date.now() > deadline) throw new Error(`${failure} after ${timeoutMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }
