@@ -69,7 +69,7 @@ export class Cluster {
   /** Creates a topic with replication 3 (min ISR 2 is the cluster default). */
   async createTopic(topic: string, partitions: number): Promise<void> {
     const admin = await this.admin();
-    await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: NODES }] });
+    await admin.createTopics({ waitForLeaders: false, topics: [{ topic, numPartitions: partitions, replicationFactor: NODES }] });
     await this.waitForLeaders(topic, partitions);
   }
 

@@ -291,7 +291,7 @@ export const transactionBounce: Scenario = async (ctx) => {
 export const leaderMoveDuringSend: Scenario = async (ctx) => {
   const topic = `chaos-leader-move-${Date.now().toString(36)}${process.pid.toString(36)}`;
   const admin = await ctx.cluster.admin();
-  await admin.createTopics({ topics: [{ topic, replicaAssignment: [{ partition: 0, replicas: [1, 2, 3] }, { partition: 1, replicas: [2, 3, 1] }] }] });
+  await admin.createTopics({ waitForLeaders: false, topics: [{ topic, replicaAssignment: [{ partition: 0, replicas: [1, 2, 3] }, { partition: 1, replicas: [2, 3, 1] }] }] });
   await ctx.cluster.waitForLeaders(topic, 2);
   const dispatcher = await configure({ kafka: { brokers: ctx.cluster.brokers, clientId: 'chaos-leader-move', logLevel: 'nothing' }, handleSignals: false });
   const faults: string[] = [];

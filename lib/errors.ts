@@ -117,9 +117,10 @@ export class BrokerUnavailableError extends PartitaError {
 /** An address answered, but not as a Kafka broker (an HTTP server, another service, a TLS listener spoken to in plain text). */
 export class NotKafkaBrokerError extends BrokerUnavailableError {}
 
-/** Topics a route consumes or a message is sent to do not exist, and nothing will create them. */
-export class MissingTopicError extends PartitaError {
+/** An error about some topics, which it names in `topics`. */
+export class TopicsError extends PartitaError {
   constructor(
+    /** The topics the error is about. */
     readonly topics: readonly string[],
     message: string,
     options?: { cause?: unknown },
@@ -128,16 +129,14 @@ export class MissingTopicError extends PartitaError {
   }
 }
 
+/** Topics a route consumes or a message is sent to do not exist, and nothing will create them. */
+export class MissingTopicError extends TopicsError {}
+
+/** Topics Partita created did not get a leader for every partition in time (an unhealthy cluster). */
+export class TopicNotReadyError extends TopicsError {}
+
 /** Kafka refused or failed a produce request; `cause` is the client's error. */
-export class ProduceError extends PartitaError {
-  constructor(
-    readonly topics: readonly string[],
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
+export class ProduceError extends TopicsError {}
 
 /**
  * A job argument cannot travel in an envelope: superjson would drop it or change it on the way

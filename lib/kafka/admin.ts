@@ -1,5 +1,5 @@
 import { ConfigResourceTypes, type Admin, type KafkaClient as Kafka } from './kafkajs.ts';
-import { MissingTopicError } from '../errors.ts';
+import { MissingTopicError, TopicNotReadyError } from '../errors.ts';
 import { brokersOf, describeConnectFailure, reachBrokers } from './broker-check.ts';
 
 /** A topic to create when missing. */
@@ -36,8 +36,10 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): P
   const existing = new Set(await admin.listTopics());
   const missing = specs.filter((spec) => !existing.has(spec.topic));
   if (missing.length === 0) return [];
+  // kafkajs's own waitForLeaders gives up on the "does not host this topic-partition" answer that a
+  // broker whose metadata has not caught up gives for a topic just created: wait here instead.
   await admin.createTopics({
-    waitForLeaders: true,
+    waitForLeaders: false,
     topics: missing.map((spec) => ({
       topic: spec.topic,
       numPartitions: spec.partitions,
@@ -45,7 +47,38 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): P
       configEntries: Object.entries(spec.configEntries ?? {}).map(([name, value]) => ({ name, value })),
     })),
   });
+  await waitForLeaders(admin, missing);
   return missing.map((spec) => spec.topic);
+}
+
+/** How long topics just created may take to have a leader for every partition. */
+const LEADER_WAIT_MS = 30_000;
+
+/**
+ * Resolves once every partition of the topics has a leader. Until then a metadata answer without
+ * them, or an error (a broker that does not know the topic yet), means "not yet"; after
+ * {@link LEADER_WAIT_MS} a `TopicNotReadyError` names the topics still without leaders.
+ */
+async function waitForLeaders(admin: Admin, specs: readonly TopicSpec[]): Promise<void> {
+  const deadline = Date.now() + LEADER_WAIT_MS;
+  let waiting = specs;
+  for (;;) {
+    const led = await admin
+      .fetchTopicMetadata({ topics: waiting.map((spec) => spec.topic) })
+      .then(({ topics }) => new Set(topics.filter((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0)).map((t) => t.name)))
+      .catch(() => new Set<string>());
+    waiting = waiting.filter((spec) => !led.has(spec.topic));
+    if (waiting.length === 0) return;
+    if (Date.now() > deadline) {
+      const names = waiting.map((spec) => spec.topic);
+      throw new TopicNotReadyError(
+        names,
+        `Created topic(s) ${names.map((name) => `"${name}"`).join(', ')} but not every partition had a leader after ` +
+          `${LEADER_WAIT_MS / 1000} s; check the brokers' health (the controller and in-sync replicas) and start again.`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /**
