@@ -1,5 +1,5 @@
 import type { KafkaClient as Kafka } from './kafka/kafkajs.ts';
-import { backoffDelay, DEFAULT_PAUSE } from './consume/backoff.ts';
+import { backoffDelay, DEFAULT_PAUSE, RESTART_BACKOFF } from './consume/backoff.ts';
 import { sleep } from './consume/sleep.ts';
 import { Worker } from './consume/worker.ts';
 import { WorkerEmitter, type WorkerEvents } from './consume/worker-events.ts';
@@ -69,9 +69,6 @@ export interface AppConfig {
    */
   logLevel?: LogLevel;
 }
-
-/** Waits before a worker that failed to start (after a pattern pick-up) is tried again: 1 s doubling to 30 s. */
-const WORKER_RESTART_BACKOFF = { timeout: 1000, maxTimeout: 30_000, exponentialBackoff: true };
 
 /** Every option name, so that a misspelt one is refused by name (the compiler keeps these lists complete). */
 const APP_OPTIONS = {
@@ -272,7 +269,7 @@ export class App extends WorkerEmitter {
         return;
       } catch (cause) {
         if (this.#stopping) return;
-        const retryInMs = backoffDelay(WORKER_RESTART_BACKOFF, attempt);
+        const retryInMs = backoffDelay(RESTART_BACKOFF, attempt);
         const reason = cause instanceof Error ? cause.message : String(cause);
         const topics = this.#activeRoutes.map((route) => route.topic).join(', ');
         const error = new ConsumerRestartError(

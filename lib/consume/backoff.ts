@@ -3,6 +3,13 @@ import type { PauseSettings } from '../routing/route.ts';
 export type { PauseSettings };
 export const DEFAULT_PAUSE: PauseSettings = { timeout: 1000, maxTimeout: 30_000, exponentialBackoff: true };
 
+/**
+ * Waits before the engine tries again to start what failed to start (a new consumer after kafkajs
+ * gave up on one, a worker after a pattern pick-up): 1 s doubling to 30 s, whatever the routes'
+ * own backoff settings.
+ */
+export const RESTART_BACKOFF: PauseSettings = { timeout: 1000, maxTimeout: 30_000, exponentialBackoff: true };
+
 /** The wait before retry number `attempt` (1 for the first retry). */
 export function backoffDelay(settings: PauseSettings, attempt: number): number {
   if (!settings.exponentialBackoff) return Math.min(settings.timeout, settings.maxTimeout);

@@ -49,6 +49,16 @@ export interface AttemptMemory {
   exceptionExecutions: Record<string, number>;
 }
 
+/** The attempt memory of `offset` in `memories`, created empty on first use. */
+export function attemptMemoryOf(memories: Map<number, AttemptMemory>, offset: number): AttemptMemory {
+  let memory = memories.get(offset);
+  if (!memory) {
+    memory = { executions: 0, failures: 0, exceptionExecutions: {} };
+    memories.set(offset, memory);
+  }
+  return memory;
+}
+
 const attached = Symbol('partita.context');
 
 /**

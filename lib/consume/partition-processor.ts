@@ -6,7 +6,7 @@ import type { RawRecord } from '../kafka/records.ts';
 import type { PauseSettings, RouteDefinition } from '../routing/route.ts';
 import { backoffDelay } from './backoff.ts';
 import type { CommitPosition } from './committer.ts';
-import { attachContext, consumeLane, type AttemptMemory, type Consumer } from './consumer.ts';
+import { attachContext, attemptMemoryOf, consumeLane, type AttemptMemory, type Consumer } from './consumer.ts';
 import { DeadLetterHeaders, deadLetterMaxBytes, deadLetterMessage, isTooLargeError, smallestDeadLetterCopy, type DeadLetterCopy } from './dead-letter.ts';
 import { decodeCommitMetadata, encodeCommitMetadata } from './done-map.ts';
 import { defaultReducer, splitIntoLanes } from './lanes.ts';
@@ -539,7 +539,7 @@ export class PartitionProcessor {
       shouldStop: () => this.#revoked || this.#stopping,
       stopSignal: this.#sleepAbort.signal,
       holdFetching: (hold) => this.#setPaused(`hold:${lane}`, hold),
-      attemptsOf: (offset) => this.#attemptMemory(offset),
+      attemptsOf: (offset) => attemptMemoryOf(this.#attempts, offset),
       transaction: (body) => this.#transactions.run(body, !this.#settings.route.virtualPartitions || collapsed),
       dispatcher: () => this.#ports.dispatcher(),
     });
@@ -555,15 +555,6 @@ export class PartitionProcessor {
     }
     this.#ports.events.emit('lane.finished', { ...ref, at: Date.now(), ...(error ? { error, revoked: this.#revoked } : {}) });
     return { ran: true, error };
-  }
-
-  #attemptMemory(offset: number): AttemptMemory {
-    let memory = this.#attempts.get(offset);
-    if (!memory) {
-      memory = { executions: 0, failures: 0, exceptionExecutions: {} };
-      this.#attempts.set(offset, memory);
-    }
-    return memory;
   }
 
   #consumerFor(lane: number): Consumer {

@@ -7,7 +7,7 @@ import { KafkaProducerSender } from '../kafka/producer.ts';
 import type { Assignment, RawBatch } from '../kafka/records.ts';
 import type { PauseSettings, RouteDefinition } from '../routing/route.ts';
 import { diffAssignments, partitionKey } from './assignment.ts';
-import { backoffDelay, DEFAULT_PAUSE } from './backoff.ts';
+import { backoffDelay, DEFAULT_PAUSE, RESTART_BACKOFF } from './backoff.ts';
 import { Committer } from './committer.ts';
 import { Consumer } from './consumer.ts';
 import { DEFAULT_TOPIC_MAX_MESSAGE_BYTES } from './dead-letter.ts';
@@ -35,12 +35,6 @@ export interface WorkerSettings {
   /** Prefix of the transactional ids (`<prefix><group>-<topic>-<partition>`). Default ''. */
   transactionalIdPrefix: string;
 }
-
-/**
- * Waits before a new consumer replaces one kafkajs gave up on: 1 s, doubling to 30 s, for as long as
- * the worker runs (each failed attempt is reported).
- */
-const CRASH_RESTART_BACKOFF = { timeout: 1000, maxTimeout: 30_000, exponentialBackoff: true };
 
 /**
  * A consumer-group member running the app's routes: one {@link PartitionProcessor} per assigned
@@ -260,7 +254,7 @@ export class Worker {
       if (this.#stopping) return;
       this.#startClient().catch((cause: unknown) => {
         if (this.#stopping) return;
-        const retryInMs = backoffDelay(CRASH_RESTART_BACKOFF, attempt + 1);
+        const retryInMs = backoffDelay(RESTART_BACKOFF, attempt + 1);
         const reason = cause instanceof Error ? cause.message : String(cause);
         const error = new ConsumerRestartError(
           `A new consumer for group "${this.groupId}" could not start (attempt ${attempt}): ${reason}. Trying again in ${retryInMs} ms.`,
@@ -269,7 +263,7 @@ export class Worker {
         this.#events.emit('error', { error, kind: 'consumer-crash' });
         this.#scheduleRestart();
       });
-    }, backoffDelay(CRASH_RESTART_BACKOFF, attempt));
+    }, backoffDelay(RESTART_BACKOFF, attempt));
   }
 
   /** Offsets committed for the group, read once per assignment change for all new partitions. */

@@ -1,5 +1,5 @@
 import type { Dispatcher } from '../dispatch/dispatcher.ts';
-import { attachContext, consumeLane, type AttemptMemory, type Consumer } from '../consume/consumer.ts';
+import { attachContext, attemptMemoryOf, consumeLane, type AttemptMemory, type Consumer } from '../consume/consumer.ts';
 import { Message } from '../consume/message.ts';
 import { WorkerEmitter } from '../consume/worker-events.ts';
 import { TransactionError } from '../errors.ts';
@@ -48,14 +48,7 @@ export async function runTestLane(consumer: Consumer, messages: Message[], setti
     shouldStop: () => false,
     stopSignal: NEVER_ABORTED,
     holdFetching: () => {},
-    attemptsOf: (offset) => {
-      let memory = settings.attempts.get(offset);
-      if (!memory) {
-        memory = { executions: 0, failures: 0, exceptionExecutions: {} };
-        settings.attempts.set(offset, memory);
-      }
-      return memory;
-    },
+    attemptsOf: (offset) => attemptMemoryOf(settings.attempts, offset),
     transaction: () =>
       Promise.reject(
         new TransactionError(
