@@ -5,7 +5,7 @@ import { Worker } from './consume/worker.ts';
 import { WorkerEmitter, type WorkerEvents } from './consume/worker-events.ts';
 import { currentDispatcher, hasDispatcher, useDispatcher, closeDispatcher } from './dispatch/default-dispatcher.ts';
 import { Dispatcher, type DispatcherOptions } from './dispatch/dispatcher.ts';
-import { ConsumerRestartError, InvalidOptionError, refuseUnknownOptions } from './errors.ts';
+import { ConsumerRestartError, InvalidOptionError, refuseUnknownOptions, toError } from './errors.ts';
 import type { JobClass } from './job/job.ts';
 import { JobRegistry } from './job/registry.ts';
 import { checkDeclaredTopics, ensureTopics, maxMessageBytes, partitionCounts, withAdmin } from './kafka/admin.ts';
@@ -257,7 +257,7 @@ export class App extends WorkerEmitter {
     try {
       found = await this.#discover();
     } catch (cause) {
-      this.emit('error', { error: cause instanceof Error ? cause : new Error(String(cause)), kind: 'topic-discovery' });
+      this.emit('error', { error: toError(cause), kind: 'topic-discovery' });
       return;
     }
     if (found.length === 0 || this.#stopping) return;
@@ -270,7 +270,7 @@ export class App extends WorkerEmitter {
       } catch (cause) {
         if (this.#stopping) return;
         const retryInMs = backoffDelay(RESTART_BACKOFF, attempt);
-        const reason = cause instanceof Error ? cause.message : String(cause);
+        const reason = toError(cause).message;
         const topics = this.#activeRoutes.map((route) => route.topic).join(', ');
         const error = new ConsumerRestartError(
           `The worker of group "${this.groupId}" for ${topics} could not start after new topics were found (attempt ${attempt}): ${reason}. ` +

@@ -9,6 +9,11 @@ export class PartitaError extends Error {
   }
 }
 
+/** `value` itself when it is an Error, else an Error whose message is `String(value)` (a thrown string, a rejection reason). */
+export function toError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}
+
 /** An option has an invalid value. `option` is its path, e.g. `SendEmail.options.topic`. */
 export class InvalidOptionError extends PartitaError {
   constructor(

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { toError } from './errors.ts';
 
 /**
  * A typed event emitter. `error` events never throw when nobody listens: an unobserved failure is
@@ -29,7 +30,7 @@ export class TypedEmitter<Events extends object> {
   emit<K extends keyof Events & string>(event: K, payload: Events[K]): void {
     if (event === 'error' && this.#emitter.listenerCount('error') === 0) {
       const error = (payload as { error?: unknown }).error ?? payload;
-      process.stderr.write(`partita: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.stderr.write(`partita: ${toError(error).message}\n`);
       return;
     }
     try {

@@ -1,4 +1,4 @@
-import { JobsLostError } from './errors.ts';
+import { JobsLostError, toError } from './errors.ts';
 
 /**
  * One place that owns SIGINT/SIGTERM. Whoever needs a graceful stop registers a hook; the first
@@ -77,7 +77,7 @@ async function handle(signal: Signal): Promise<void> {
       failed = true;
       // Lost jobs are named once, in the exit line (see dispatch/loss-report.ts).
       if (!(error instanceof JobsLostError)) {
-        process.stderr.write(`partita: shutdown step failed: ${error instanceof Error ? error.message : String(error)}\n`);
+        process.stderr.write(`partita: shutdown step failed: ${toError(error).message}\n`);
       }
     }
   }

@@ -1,6 +1,6 @@
 import { currentDeliveryScope } from '../dispatch/delivery-scope.ts';
 import type { OutboundMessage } from '../dispatch/message.ts';
-import { BadMessageError, errorClassName, SchedulingError, UnrecoverableError } from '../errors.ts';
+import { BadMessageError, errorClassName, SchedulingError, UnrecoverableError, toError } from '../errors.ts';
 import { runWithCallbacks } from '../job/callbacks.ts';
 import { decodeEnvelope, encodeEnvelope, JobHeaders, type JobEnvelope } from '../job/envelope.ts';
 import { decideOnError, runAfterDiscard } from '../job/error-handling.ts';
@@ -83,7 +83,7 @@ export class JobConsumer extends Consumer {
         });
       }
     } catch (cause) {
-      const error = cause instanceof Error ? cause : new Error(String(cause));
+      const error = toError(cause);
       const jobId = job?.jobId ?? message.headers[JobHeaders.jobId];
       const jobClass = job?.jobClass ?? message.headers[JobHeaders.jobClass];
       memory.failures += 1;
@@ -154,7 +154,7 @@ export class JobConsumer extends Consumer {
     try {
       await this.context.dispatcher().produceSync([message]);
     } catch (cause) {
-      throw new SchedulingError(`Could not ${what}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+      throw new SchedulingError(`Could not ${what}: ${toError(cause).message}`, { cause });
     }
   }
 

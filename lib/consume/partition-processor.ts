@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import type { Dispatcher } from '../dispatch/dispatcher.ts';
-import { MessageTooLargeError, PartitaError, PartitionerError, UnmarkedOffsetsError, UnrecoverableError } from '../errors.ts';
+import { MessageTooLargeError, PartitaError, PartitionerError, UnmarkedOffsetsError, UnrecoverableError, toError } from '../errors.ts';
 import type { KafkaTransaction } from '../kafka/producer.ts';
 import type { RawRecord } from '../kafka/records.ts';
 import type { PauseSettings, RouteDefinition } from '../routing/route.ts';
@@ -245,7 +245,7 @@ export class PartitionProcessor {
         await this.#process(batch);
         this.#attempts.clear();
       } catch (cause) {
-        const error = cause instanceof Error ? cause : new Error(String(cause));
+        const error = toError(cause);
         this.#ports.events.emit('error', { error, topic: this.topic, partition: this.partition, kind: 'engine' });
       }
     }
@@ -434,7 +434,7 @@ export class PartitionProcessor {
         this.#ports.events.emit('message.dead-lettered', { ...at, attempts, error, deadLetterTopic: dlq.topic, dropped: sent.dropped });
       }
     } catch (cause) {
-      const dispatchError = cause instanceof Error ? cause : new Error(String(cause));
+      const dispatchError = toError(cause);
       this.#ports.events.emit('error', { error: dispatchError, ...at, kind: 'dead-letter-dispatch' });
       return false;
     }
@@ -469,7 +469,7 @@ export class PartitionProcessor {
         this.#resume(committed);
         return;
       } catch (cause) {
-        const error = cause instanceof Error ? cause : new Error(String(cause));
+        const error = toError(cause);
         this.#ports.events.emit('error', { error, topic: this.topic, partition: this.partition, kind: fences ? 'transaction-prepare' : 'offset-fetch' });
         await this.#sleep(backoffDelay(this.#settings.pause, attempt));
       }
@@ -507,7 +507,7 @@ export class PartitionProcessor {
       keyOf: (message) => settings.partitioner(message.routingView()),
     });
     if (split.error !== undefined) {
-      const reason = split.error instanceof Error ? split.error.message : String(split.error);
+      const reason = toError(split.error).message;
       const error = new PartitionerError(
         `The virtual-partition partitioner of route "${this.topic}" threw on ${this.topic}/${this.partition} ` +
           `(batch ${batch[0]!.offset}..${batch[batch.length - 1]!.offset}): ${reason}. The batch runs as one lane.`,
@@ -549,7 +549,7 @@ export class PartitionProcessor {
     try {
       await consumeLane(consumer, messages);
     } catch (cause) {
-      error = cause instanceof Error ? cause : new Error(String(cause));
+      error = toError(cause);
     } finally {
       this.#runningLanes -= 1;
     }

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Delivery, OutboundMessage } from '../dispatch/message.ts';
 import { activeTransaction, runInTransaction, type TransactionHandle } from '../dispatch/transaction-context.ts';
-import { TransactionError } from '../errors.ts';
+import { TransactionError, toError } from '../errors.ts';
 import type { KafkaTransaction } from '../kafka/producer.ts';
 import type { Materialized } from './offset-tracker.ts';
 
@@ -105,7 +105,7 @@ export class PartitionTransactions {
           () => laneErrors.length > 0,
         );
       } catch (error) {
-        return [error instanceof Error ? error : new Error(String(error))];
+        return [toError(error)];
       }
       return laneErrors;
     });

@@ -1,6 +1,6 @@
 import type { KafkaClient as Kafka } from '../kafka/kafkajs.ts';
 import type { Dispatcher } from '../dispatch/dispatcher.ts';
-import { ConsumerRestartError, InvalidOptionError, ShutdownTimeoutError } from '../errors.ts';
+import { ConsumerRestartError, InvalidOptionError, ShutdownTimeoutError, toError } from '../errors.ts';
 import type { JobRegistry } from '../job/registry.ts';
 import { KafkaConsumerClient, type ConsumerSettings } from '../kafka/consumer.ts';
 import { KafkaProducerSender } from '../kafka/producer.ts';
@@ -149,7 +149,7 @@ export class Worker {
       this.#events.emit('error', { error, topic, partition, kind: 'shutdown' });
     });
     await this.#client?.stop().catch((cause: unknown) => {
-      this.#events.emit('error', { error: cause instanceof Error ? cause : new Error(String(cause)), kind: 'shutdown' });
+      this.#events.emit('error', { error: toError(cause), kind: 'shutdown' });
     });
     this.#client = undefined;
     this.#processors.clear();
@@ -255,7 +255,7 @@ export class Worker {
       this.#startClient().catch((cause: unknown) => {
         if (this.#stopping) return;
         const retryInMs = backoffDelay(RESTART_BACKOFF, attempt + 1);
-        const reason = cause instanceof Error ? cause.message : String(cause);
+        const reason = toError(cause).message;
         const error = new ConsumerRestartError(
           `A new consumer for group "${this.groupId}" could not start (attempt ${attempt}): ${reason}. Trying again in ${retryInMs} ms.`,
           { cause },
@@ -272,7 +272,7 @@ export class Worker {
     if (!client || topics.length === 0) return Promise.resolve(new Map());
     const fetched = client.committedOffsets([...new Set(topics)]);
     fetched.catch((error: unknown) => {
-      this.#events.emit('error', { error: error instanceof Error ? error : new Error(String(error)), kind: 'offset-fetch' });
+      this.#events.emit('error', { error: toError(error), kind: 'offset-fetch' });
     });
     return fetched;
   }

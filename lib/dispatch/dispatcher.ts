@@ -1,4 +1,4 @@
-import { DispatcherClosedError, InvalidOptionError, JobsLostError, MessageTooLargeError, type LostMessage } from '../errors.ts';
+import { DispatcherClosedError, InvalidOptionError, JobsLostError, MessageTooLargeError, type LostMessage, toError } from '../errors.ts';
 import { TypedEmitter } from '../events.ts';
 import { JobHeaders } from '../job/envelope.ts';
 import { currentDeliveryScope, type DeliveryOutcome } from './delivery-scope.ts';
@@ -404,7 +404,7 @@ export class Dispatcher extends TypedEmitter<DispatcherEvents> {
       return this.#sender.send(entries.map((entry) => entry.message));
     })().then(
       (sent): AttemptResult => ({ sent }),
-      (cause: unknown): AttemptResult => ({ error: cause instanceof Error ? cause : new Error(String(cause)) }),
+      (cause: unknown): AttemptResult => ({ error: toError(cause) }),
     );
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<AttemptResult>((resolve) => {

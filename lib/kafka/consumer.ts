@@ -1,4 +1,5 @@
 import type { Admin, Consumer, EachBatchPayload, IHeaders, KafkaClient as Kafka, KafkaMessage } from './kafkajs.ts';
+import { toError } from '../errors.ts';
 import { createHeaders, type Assignment, type OffsetCommit, type RawBatch, type RawRecord } from './records.ts';
 
 /** Group membership and fetch settings. */
@@ -131,7 +132,7 @@ function guard(handlers: ConsumerHandlers, body: () => void): void {
   } catch (error) {
     // Nothing may escape into kafkajs: it stops a consumer for good on some errors (TypeError).
     try {
-      handlers.onInternalError(error instanceof Error ? error : new Error(String(error)));
+      handlers.onInternalError(toError(error));
     } catch {
       process.stderr.write(`partita: internal error in a consumer handler: ${String(error)}\n`);
     }

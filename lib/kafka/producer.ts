@@ -1,6 +1,6 @@
 import { CompressionTypes, Partitioners, type CompressionType, type KafkaClient as Kafka, type Message, type Producer, type ProducerBatch, type RecordMetadata, type Transaction } from './kafkajs.ts';
 import type { Delivery, MessageSender, OutboundMessage } from '../dispatch/message.ts';
-import { DeliveryError } from '../errors.ts';
+import { DeliveryError, toError } from '../errors.ts';
 import { outcomeUnknown } from './outcome.ts';
 import type { OffsetCommit } from './records.ts';
 import { MissingTopicError, PartitaError, ProduceError } from '../errors.ts';
@@ -211,6 +211,6 @@ export function describeProduceFailure(error: unknown, topics: readonly string[]
       );
     }
   }
-  const message = error instanceof Error ? error.message : String(error);
+  const message = toError(error).message;
   return new ProduceError(topics, `Sending to ${names} failed: ${message}`, { cause: error });
 }
