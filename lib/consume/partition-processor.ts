@@ -1,10 +1,9 @@
 import { setMaxListeners } from 'node:events';
 import type { Dispatcher } from '../dispatch/dispatcher.ts';
-import { MessageTooLargeError, PartitaError, PartitionerError, UnmarkedOffsetsError, UnrecoverableError, toError } from '../errors.ts';
+import { MessageTooLargeError, PartitaError, PartitionerError, UnmarkedOffsetsError, toError } from '../errors.ts';
 import type { KafkaTransaction } from '../kafka/producer.ts';
 import type { RawRecord } from '../kafka/records.ts';
 import type { PauseSettings, RouteDefinition } from '../routing/route.ts';
-import { backoffDelay } from './backoff.ts';
 import type { CommitPosition } from './committer.ts';
 import { attachContext, attemptMemoryOf, consumeLane, type AttemptMemory, type Consumer } from './consumer.ts';
 import { DeadLetterHeaders, deadLetterMaxBytes, deadLetterMessage, isTooLargeError, smallestDeadLetterCopy, type DeadLetterCopy } from './dead-letter.ts';
@@ -12,7 +11,7 @@ import { decodeCommitMetadata, encodeCommitMetadata } from './done-map.ts';
 import { defaultReducer, splitIntoLanes } from './lanes.ts';
 import { Message } from './message.ts';
 import { OffsetTracker, type Materialized } from './offset-tracker.ts';
-import { RetryBudget } from './retry-budget.ts';
+import { RetryPlan, type RetryStep } from './retry-plan.ts';
 import { sleep } from './sleep.ts';
 import { PartitionTransactions, type PendingMark } from './transactions.ts';
 import type { WorkerEmitter } from './worker-events.ts';
@@ -111,7 +110,7 @@ export class PartitionProcessor {
   /** The read made at assignment; `undefined` when it failed (it was reported, and is read again). */
   readonly #assignedCommit: Promise<{ committed: { offset: number; metadata: string | null } | undefined } | undefined>;
   #prepared = false;
-  readonly #budget: RetryBudget;
+  readonly #retryPlan: RetryPlan;
   /** Attempts of messages of the batch in progress; cleared when a batch ends. */
   readonly #attempts = new Map<number, AttemptMemory>();
   readonly #transactions: PartitionTransactions;
@@ -123,7 +122,7 @@ export class PartitionProcessor {
     this.topic = settings.topic;
     this.partition = settings.partition;
     this.#tracker = new OffsetTracker(settings.route.virtualPartitions?.offsetMetadataStrategy ?? 'current');
-    this.#budget = new RetryBudget(settings.route.deadLetterQueue);
+    this.#retryPlan = new RetryPlan({ pause: settings.pause, deadLetterQueue: settings.route.deadLetterQueue, longRunningJob: settings.route.longRunningJob });
     this.#transactions = new PartitionTransactions({
       topic: this.topic,
       partition: this.partition,
@@ -261,7 +260,7 @@ export class PartitionProcessor {
     let collapsed = false;
     for (let attempt = 1; ; attempt += 1) {
       this.#ports.events.emit('batch.started', { ...ref, firstOffset, lastOffset, size: batch.length, lanes: plan.lanes.length, collapsed, attempt });
-      if (route.longRunningJob) this.#setPaused('long-running', true);
+      if (this.#retryPlan.holdsFetchingWhileRunning) this.#setPaused('long-running', true);
       const lanes = plan;
       const inBatchTransaction = route.virtualPartitions?.transactionScope === 'batch';
       let outcomes: LaneOutcome[] = [];
@@ -272,14 +271,14 @@ export class PartitionProcessor {
       const errors = inBatchTransaction
         ? await this.#transactions.runBatch(runLanes, () => this.#automaticMarks(lanes, outcomes))
         : await runLanes();
-      if (route.longRunningJob) this.#setPaused('long-running', false);
+      if (this.#retryPlan.holdsFetchingWhileRunning) this.#setPaused('long-running', false);
       if (this.#revoked) return;
       // A lane that returned is done even when a sibling failed (its marks are not in an aborted
       // transaction): the collapsed retry must not run it again.
       if (!inBatchTransaction) for (const { offset } of this.#automaticMarks(plan, outcomes)) this.#tracker.mark(offset);
       this.#boundUnmarked();
       if (errors.length === 0) {
-        this.#budget.succeeded();
+        this.#retryPlan.succeeded();
         // Within commitIntervalMs: a commit per batch would queue behind fetches on the broker
         // connection and delay them (measured: p99 latency).
         this.#commit(false);
@@ -289,23 +288,31 @@ export class PartitionProcessor {
         return;
       }
       this.#commit(true);
-      const guilty = batch.find((message) => !this.#tracker.isMarked(message.offset));
-      const canTell = collapsed || plan.lanes.length === 1;
-      const suspects = canTell ? [] : this.#suspects(plan, outcomes);
-      const decision = this.#budget.failed(canTell ? guilty?.offset : undefined, errors[0] instanceof UnrecoverableError, suspects);
-      const skipped = decision === 'dead-letter' && guilty !== undefined && (await this.#deadLetter(guilty, errors[0]!));
+      const isDone = (offset: number) => this.#tracker.isMarked(offset);
+      const step = this.#retryPlan.failed({
+        attempt,
+        collapsed,
+        batch: batch.map((message) => message.offset),
+        lanes: plan.lanes.map((lane, index) => {
+          const outcome = outcomes[index];
+          return { offsets: lane.map((message) => message.offset), failed: outcome?.ran === true && outcome.error !== undefined };
+        }),
+        isDone,
+        error: errors[0]!,
+      });
+      const skipped = step.action !== 'retry' && (await this.#deadLetter(batch.find((message) => message.offset === step.offset)!, step, errors[0]!));
       if (this.#revoked || this.#stopping) return;
       if (!skipped) {
-        const retryInMs = backoffDelay(this.#settings.pause, attempt);
+        const { retryInMs } = step;
         this.#ports.events.emit('batch.failed', { ...ref, firstOffset, lastOffset, error: errors[0]!, attempt, retryInMs });
         this.#setPaused('backoff', true);
         await this.#sleep(retryInMs);
         this.#setPaused('backoff', false);
         if (this.#revoked || this.#stopping) return;
       }
-      const remaining = batch.filter((message) => !this.#tracker.isMarked(message.offset));
+      const remaining = this.#retryPlan.retryRun(batch, isDone);
       if (remaining.length === 0) {
-        this.#budget.succeeded();
+        this.#retryPlan.succeeded();
         this.#commit(true);
         this.#ports.events.emit('batch.completed', { ...ref, firstOffset, lastOffset, size: batch.length });
         return;
@@ -329,21 +336,6 @@ export class PartitionProcessor {
         return outcome?.ran === true && outcome.error === undefined;
       })
       .map((lane) => ({ offset: lane[lane.length - 1]!.offset, metadata: null }));
-  }
-
-  /**
-   * After a parallel failure, the message each failed lane stopped at (its first unmarked one):
-   * the attempt is charged to it, so with `independent: true` it gets no extra run later.
-   */
-  #suspects(plan: LanePlan, outcomes: readonly LaneOutcome[]): number[] {
-    const suspects: number[] = [];
-    plan.lanes.forEach((lane, index) => {
-      const outcome = outcomes[index];
-      if (outcome?.ran !== true || outcome.error === undefined) return;
-      const stoppedAt = lane.find((message) => !this.#tracker.isMarked(message.offset));
-      if (stoppedAt) suspects.push(stoppedAt.offset);
-    });
-    return suspects;
   }
 
   /**
@@ -388,17 +380,16 @@ export class PartitionProcessor {
    * Sends the failing message to the dead-letter topic (or skips it with `topic: false`) and marks
    * it. Returns false when the dispatch failed: the message then stays and is retried.
    */
-  async #deadLetter(message: Message, error: Error): Promise<boolean> {
-    const dlq = this.#settings.route.deadLetterQueue!;
+  async #deadLetter(message: Message, step: Exclude<RetryStep, { action: 'retry' }>, error: Error): Promise<boolean> {
     const at = { topic: this.topic, partition: this.partition, offset: message.offset };
-    const attempts = this.#budget.attempts;
+    const { attempts } = step;
     try {
-      if (dlq.topic === false) {
+      if (step.action === 'skip') {
         this.#ports.events.emit('message.skipped', { ...at, attempts, error });
       } else {
         const dispatcher = this.#ports.dispatcher();
         const target = {
-          topic: dlq.topic,
+          topic: step.topic,
           partitions: this.#settings.deadLetterPartitions,
           maxBytes: deadLetterMaxBytes(dispatcher.options.maxMessageBytes, this.#settings.deadLetterMaxMessageBytes),
         };
@@ -425,13 +416,13 @@ export class PartitionProcessor {
         if (sent.dropped.length > 0) {
           const reduced = new MessageTooLargeError(
             `The dead-letter copy of ${this.topic}/${this.partition}@${message.offset} would be ${sent.fullBytes} bytes, over what ` +
-              `${dlq.topic} accepts (${target.maxBytes} bytes: the dispatcher's maxMessageBytes and the topic's max.message.bytes); ` +
+              `${step.topic} accepts (${target.maxBytes} bytes: the dispatcher's maxMessageBytes and the topic's max.message.bytes); ` +
               `it was sent without its ${sent.dropped.join(', ')} (header ${DeadLetterHeaders.dropped}). The original stays at ` +
               `${this.topic}/${this.partition}@${message.offset} while the topic retains it.`,
           );
           this.#ports.events.emit('error', { error: reduced, ...at, kind: 'dead-letter-reduced' });
         }
-        this.#ports.events.emit('message.dead-lettered', { ...at, attempts, error, deadLetterTopic: dlq.topic, dropped: sent.dropped });
+        this.#ports.events.emit('message.dead-lettered', { ...at, attempts, error, deadLetterTopic: step.topic, dropped: sent.dropped });
       }
     } catch (cause) {
       const dispatchError = toError(cause);
@@ -440,7 +431,7 @@ export class PartitionProcessor {
     }
     if (this.#revoked) return true;
     this.#tracker.mark(message.offset);
-    this.#budget.deadLettered();
+    this.#retryPlan.deadLettered();
     this.#commit(true);
     return true;
   }
@@ -471,7 +462,7 @@ export class PartitionProcessor {
       } catch (cause) {
         const error = toError(cause);
         this.#ports.events.emit('error', { error, topic: this.topic, partition: this.partition, kind: fences ? 'transaction-prepare' : 'offset-fetch' });
-        await this.#sleep(backoffDelay(this.#settings.pause, attempt));
+        await this.#sleep(this.#retryPlan.backoff(attempt));
       }
     }
   }
