@@ -145,11 +145,12 @@ describe('retry plan (unit)', () => {
 
     it('independent: a parallel failure is charged to the message each failed lane stopped at, not to lanes that returned', () => {
       const retries = plan({ maxRetries: 1, independent: true });
-      // Lane 0 stopped at 2 (0 done), lane 1 returned, lane 2 stopped at 4.
-      retries.failed(attempt([[0, 2], [1, 3], [4]], { failed: [0, 2], done: [0, 1, 3] }));
-      expect(retries.failed(attempt([[2, 4]], { attempt: 2, collapsed: true }))).to.include({ action: 'dead-letter', offset: 2, attempts: 2 });
+      // Lane 0 stopped at 2 (0 done), lane 1 returned without marking 3, lane 2 stopped at 4.
+      retries.failed(attempt([[0, 2], [1, 3], [4]], { failed: [0, 2], done: [0, 1] }));
+      expect(retries.failed(attempt([[2, 3, 4]], { attempt: 2, collapsed: true }))).to.include({ action: 'dead-letter', offset: 2, attempts: 2 });
       retries.deadLettered();
-      expect(retries.failed(attempt([[4]], { attempt: 3, collapsed: true }))).to.include({ action: 'dead-letter', offset: 4, attempts: 2 });
+      expect(retries.failed(attempt([[3, 4]], { attempt: 3, collapsed: true })), 'the lane that returned was not charged').to.include({ action: 'retry' });
+      expect(retries.failed(attempt([[4]], { attempt: 4, collapsed: true }))).to.include({ action: 'dead-letter', offset: 4, attempts: 2 });
     });
 
     it('collective: a parallel failure counts once for the partition', () => {
