@@ -260,3 +260,16 @@ export class UsageError extends PartitaError {
 
 /** `partita worker` cannot load the worker file (it is missing, or TypeScript this Node cannot run). */
 export class WorkerFileError extends PartitaError {}
+
+/**
+ * Partita Web was asked to listen on an address other hosts can reach without an auth option: it
+ * would let anyone who reaches it read job arguments and replay dead letters. `host` is the address.
+ */
+export class WebAuthRequiredError extends PartitaError {
+  constructor(readonly host: string) {
+    super(
+      `Partita Web refuses to listen on ${host} without authentication: anyone who reaches that address could read job arguments and replay dead letters. ` +
+        'Give an auth option (web: auth { token } or { basic }, or { hook } in a host app; partita web --token or --basic), or listen on 127.0.0.1.',
+    );
+  }
+}

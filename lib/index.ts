@@ -61,6 +61,7 @@ export {
   ShutdownTimeoutError,
   JobsLostError,
   EndlessJobsError,
+  WebAuthRequiredError,
   type LostMessage,
   type BadInputKind,
   type MessageCoordinates,
