@@ -10,14 +10,14 @@ import type { JobClass } from './job/job.ts';
 import { JobRegistry } from './job/registry.ts';
 import { checkDeclaredTopics, ensureTopics, maxMessageBytes, partitionCounts, withAdmin } from './kafka/admin.ts';
 import { createKafka, type KafkaConnection } from './kafka/client.ts';
-import { logDispatcherEvents } from './logging/dispatcher-log.ts';
+import { logDispatcherEvents } from './dispatch/dispatcher-log.ts';
 import { resolveLogger, type Logger, type LogLevel } from './logging/logger.ts';
-import { logWorkerEvents } from './logging/worker-log.ts';
-import type { ConsumerSettings } from './kafka/consumer.ts';
+import { logWorkerEvents } from './consume/worker-log.ts';
+import type { ConsumerSettings } from './kafka/consumer-client.ts';
 import { KafkaProducerSender } from './kafka/producer.ts';
 import { discoverTopics, validatePatterns } from './routing/patterns.ts';
 import { RoutesBuilder, validatePause, validateTimerMs, type PauseSettings, type RouteDefinition } from './routing/route.ts';
-import { delayRoutes } from './schedule/delay-consumer.ts';
+import { delayRoutes } from './routing/delay-routes.ts';
 import { onShutdownSignal, ShutdownOrder } from './shutdown.ts';
 
 /** Configuration of a worker app. */

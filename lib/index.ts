@@ -12,10 +12,10 @@ export { DELAY_TIERS, delayTopics, ScheduleHeaders, type DelayTier } from './sch
 export type { RetryOnOptions, RetryWait } from './schedule/retry-wait.ts';
 export { configure, closeDispatcher, type DispatchConfiguration } from './dispatch/default-dispatcher.ts';
 export { Dispatcher, type DispatcherOptions, type DispatcherEvents, type CloseOptions } from './dispatch/dispatcher.ts';
-export type { Delivery, OutboundMessage } from './dispatch/message.ts';
+export type { Delivery, OutboundMessage } from './kafka/outbound-message.ts';
 export type { TransactionHandle } from './dispatch/transaction-context.ts';
 export { Consumer, MAX_OFFSET_METADATA_BYTES, type ProducedMessage } from './consume/consumer.ts';
-export { Message } from './consume/message.ts';
+export { Message, type PartitionerInput } from './kafka/inbound-message.ts';
 export type { WorkerEvents, PartitionRef } from './consume/worker-events.ts';
 export type {
   RoutesBuilder,
@@ -24,7 +24,6 @@ export type {
   PatternArguments,
   RouteDefinition,
   VirtualPartitionsOptions,
-  PartitionerInput,
   Reducer,
   PauseSettings,
   TopicConfig,
@@ -32,7 +31,7 @@ export type {
 } from './routing/route.ts';
 export { DeadLetterHeaders } from './consume/dead-letter.ts';
 export type { KafkaConnection } from './kafka/client.ts';
-export { startLocalBroker, type LocalBroker } from './kafka/local-broker.ts';
+export { startLocalBroker, type LocalBroker } from './local-broker/index.ts';
 export { createLogger, type Logger, type LoggerOptions, type LogFields, type LogLevel, type LogFormat } from './logging/logger.ts';
 export {
   PartitaError,

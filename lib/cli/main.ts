@@ -129,7 +129,7 @@ async function runKafka(args: readonly string[], out: (line: string) => void): P
   }
   refuseExtraArguments(`kafka ${action}`, positionals, 1);
   if (action === 'start') {
-    const { startLocalBroker } = await import('../kafka/local-broker.ts');
+    const { startLocalBroker } = await import('../local-broker/index.ts');
     const broker = await startLocalBroker();
     out(`kafka: ${broker.brokers.join(',')}${broker.started ? ' (started)' : ' (already running)'}`);
     return 0;

@@ -1,8 +1,8 @@
 import { currentDeliveryScope, DeliveryScope, runInDeliveryScope } from '../dispatch/delivery-scope.ts';
 import type { Dispatcher } from '../dispatch/dispatcher.ts';
-import type { Delivery, OutboundMessage } from '../dispatch/message.ts';
+import type { Delivery, OutboundMessage } from '../kafka/outbound-message.ts';
 import { OffsetMetadataTooLargeError } from '../errors.ts';
-import type { Message } from './message.ts';
+import type { Message } from '../kafka/inbound-message.ts';
 import { activeTransaction, type TransactionHandle } from '../dispatch/transaction-context.ts';
 import { MAX_OFFSET_METADATA_BYTES, userMetadataBytes } from './done-map.ts';
 import type { WorkerEmitter } from './worker-events.ts';

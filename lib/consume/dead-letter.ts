@@ -1,7 +1,7 @@
-import { messageBytes, type OutboundMessage } from '../dispatch/message.ts';
+import { messageBytes, type OutboundMessage } from '../kafka/outbound-message.ts';
 import { errorClassName, MessageTooLargeError, PartitaError } from '../errors.ts';
 import { createHeaders, type RawRecord } from '../kafka/records.ts';
-import type { Message } from './message.ts';
+import type { Message } from '../kafka/inbound-message.ts';
 
 /** Headers a dead-lettered message carries besides its own. */
 export const DeadLetterHeaders = {

@@ -1,5 +1,5 @@
 import { currentDeliveryScope } from '../dispatch/delivery-scope.ts';
-import type { OutboundMessage } from '../dispatch/message.ts';
+import type { OutboundMessage } from '../kafka/outbound-message.ts';
 import { BadMessageError, errorClassName, SchedulingError, UnrecoverableError, toError } from '../errors.ts';
 import { runWithCallbacks } from '../job/callbacks.ts';
 import { decodeEnvelope, encodeEnvelope, JobHeaders, type JobEnvelope } from '../job/envelope.ts';
@@ -9,7 +9,7 @@ import type { JobRegistry } from '../job/registry.ts';
 import { retryWaitMs, type RetryWaitSettings } from '../schedule/retry-wait.ts';
 import { routeScheduled } from '../schedule/tiers.ts';
 import { Consumer } from './consumer.ts';
-import type { Message } from './message.ts';
+import type { Message } from '../kafka/inbound-message.ts';
 
 /**
  * The consumer of job topics: each message is one job, run in lane order and marked when done.

@@ -9,7 +9,7 @@ import { attachContext, attemptMemoryOf, consumeLane, type AttemptMemory, type C
 import { DeadLetterHeaders, deadLetterMaxBytes, deadLetterMessage, isTooLargeError, smallestDeadLetterCopy, type DeadLetterCopy } from './dead-letter.ts';
 import { decodeCommitMetadata, encodeCommitMetadata } from './done-map.ts';
 import { defaultReducer, splitIntoLanes } from './lanes.ts';
-import { Message } from './message.ts';
+import { Message } from '../kafka/inbound-message.ts';
 import { OffsetTracker, type Materialized } from './offset-tracker.ts';
 import { RetryPlan, type RetryStep } from './retry-plan.ts';
 import { sleep } from './sleep.ts';
@@ -495,7 +495,7 @@ export class PartitionProcessor {
       maxPartitions: settings.maxPartitions,
       distribution: settings.distribution,
       reducer: settings.reducer ?? defaultReducer,
-      keyOf: (message) => settings.partitioner(message.routingView()),
+      keyOf: (message) => settings.partitioner(message.partitionerInput()),
     });
     if (split.error !== undefined) {
       const reason = toError(split.error).message;

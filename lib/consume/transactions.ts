@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { Delivery, OutboundMessage } from '../dispatch/message.ts';
+import type { Delivery, OutboundMessage } from '../kafka/outbound-message.ts';
 import { activeTransaction, runInTransaction, type TransactionHandle } from '../dispatch/transaction-context.ts';
 import { TransactionError, toError } from '../errors.ts';
 import type { KafkaTransaction } from '../kafka/producer.ts';

@@ -2,7 +2,7 @@ import type { KafkaClient as Kafka } from '../kafka/kafkajs.ts';
 import type { Dispatcher } from '../dispatch/dispatcher.ts';
 import { ConsumerRestartError, InvalidOptionError, ShutdownTimeoutError, toError } from '../errors.ts';
 import type { JobRegistry } from '../job/registry.ts';
-import { KafkaConsumerClient, type ConsumerSettings } from '../kafka/consumer.ts';
+import { KafkaConsumerClient, type ConsumerSettings } from '../kafka/consumer-client.ts';
 import { KafkaProducerSender } from '../kafka/producer.ts';
 import type { Assignment, RawBatch } from '../kafka/records.ts';
 import type { PauseSettings, RouteDefinition } from '../routing/route.ts';
@@ -11,6 +11,7 @@ import { backoffDelay, DEFAULT_PAUSE, RESTART_BACKOFF } from './backoff.ts';
 import { Committer } from './committer.ts';
 import { Consumer } from './consumer.ts';
 import { DEFAULT_TOPIC_MAX_MESSAGE_BYTES } from './dead-letter.ts';
+import { DelayConsumer } from './delay-consumer.ts';
 import { JobConsumer } from './job-consumer.ts';
 import { PartitionProcessor } from './partition-processor.ts';
 import type { WorkerEmitter } from './worker-events.ts';
@@ -119,7 +120,7 @@ export class Worker {
     const processors = [...this.#processors.values()];
     const running = (kind: RouteDefinition['kind']) =>
       processors.reduce((sum, processor) => sum + (this.#routes.get(processor.topic)?.kind === kind ? processor.runningLanes : 0), 0);
-    this.#events.emit('worker.stopping', { groupId: this.groupId, runningJobs: running('jobs'), runningConsumers: running('consumer'), timeoutMs: this.#settings.shutdownTimeoutMs });
+    this.#events.emit('worker.stopping', { groupId: this.groupId, runningJobs: running('jobs'), runningConsumers: running('consumer') + running('delay'), timeoutMs: this.#settings.shutdownTimeoutMs });
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.all(processors.map((processor) => processor.drain())),
@@ -324,6 +325,7 @@ export class Worker {
 
   #createConsumer(route: RouteDefinition): Consumer {
     if (route.kind === 'jobs') return new JobConsumer(this.#registry);
+    if (route.kind === 'delay') return new DelayConsumer();
     const consumer = new route.consumer!();
     if (!(consumer instanceof Consumer)) {
       throw new InvalidOptionError(`routes.${route.topic}.consumer`, 'expected a subclass of Consumer');

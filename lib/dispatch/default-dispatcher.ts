@@ -1,6 +1,6 @@
 import { DispatcherNotConfiguredError } from '../errors.ts';
 import { createKafka, type KafkaConnection } from '../kafka/client.ts';
-import { logDispatcherEvents } from '../logging/dispatcher-log.ts';
+import { logDispatcherEvents } from './dispatcher-log.ts';
 import { resolveLogger, type Logger, type LogLevel } from '../logging/logger.ts';
 import { KafkaProducerSender, type ProducerSettings } from '../kafka/producer.ts';
 import { onShutdownSignal, ShutdownOrder, type ShutdownContext } from '../shutdown.ts';

@@ -3,7 +3,7 @@ import { TypedEmitter } from '../events.ts';
 import { JobHeaders } from '../job/envelope.ts';
 import { currentDeliveryScope, type DeliveryOutcome } from './delivery-scope.ts';
 import { reportLost, watchUndelivered } from './loss-report.ts';
-import { messageBytes, type Delivery, type MessageSender, type OutboundMessage } from './message.ts';
+import { messageBytes, type Delivery, type MessageSender, type OutboundMessage } from '../kafka/outbound-message.ts';
 import { activeTransaction } from './transaction-context.ts';
 
 /** Bounds of the dispatcher's accumulator. */

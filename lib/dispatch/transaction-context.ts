@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { Delivery, OutboundMessage } from './message.ts';
+import type { Delivery, OutboundMessage } from '../kafka/outbound-message.ts';
 
 /**
  * The transaction the current async context produces into. Everything produced inside a

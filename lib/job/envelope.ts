@@ -1,5 +1,6 @@
 import superjson from 'superjson';
 import { BadMessageError, SerializationError, type MessageCoordinates } from '../errors.ts';
+import { parseJsonValue } from '../kafka/inbound-message.ts';
 
 /**
  * `Buffer` arguments travel as base64 and arrive as `Buffer` (superjson alone would write a typed
@@ -94,19 +95,6 @@ export function decodeEnvelope(
     );
   }
   return job;
-}
-
-/**
- * Parses a message value as JSON, or throws a {@link BadMessageError} of kind `tombstone` (no value)
- * or `not-json` that says where the message was.
- */
-export function parseJsonValue(value: Buffer | null, at: MessageCoordinates): unknown {
-  if (value === null) throw new BadMessageError('tombstone', at, 'the message has no value (tombstone)');
-  try {
-    return JSON.parse(value.toString('utf8'));
-  } catch (error) {
-    throw new BadMessageError('not-json', at, `the value is not JSON (${(error as Error).message})`);
-  }
 }
 
 function isSuperjsonDocument(value: unknown): value is { json: never } {

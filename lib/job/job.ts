@@ -1,7 +1,7 @@
 import { v4 as uuidv4 } from 'uuid';
 import { currentDispatcher } from '../dispatch/default-dispatcher.ts';
 import { currentDeliveryScope } from '../dispatch/delivery-scope.ts';
-import type { OutboundMessage } from '../dispatch/message.ts';
+import type { OutboundMessage } from '../kafka/outbound-message.ts';
 import type { TransactionHandle, TransactionRunner } from '../dispatch/transaction-context.ts';
 import { InvalidOptionError, TransactionError } from '../errors.ts';
 import { retryWaitSettings, type RetryOnOptions } from '../schedule/retry-wait.ts';

@@ -1,5 +1,5 @@
 import { CompressionTypes, Partitioners, type CompressionType, type KafkaClient as Kafka, type Message, type Producer, type ProducerBatch, type RecordMetadata, type Transaction } from './kafkajs.ts';
-import type { Delivery, MessageSender, OutboundMessage } from '../dispatch/message.ts';
+import type { Delivery, MessageSender, OutboundMessage } from './outbound-message.ts';
 import { DeliveryError, toError } from '../errors.ts';
 import { outcomeUnknown } from './outcome.ts';
 import type { OffsetCommit } from './records.ts';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { withAdmin } from './admin.ts';
-import { toRawRecord } from './consumer.ts';
+import { toRawRecord } from './consumer-client.ts';
 import type { KafkaClient as Kafka } from './kafkajs.ts';
 import type { RawRecord } from './records.ts';
 

@@ -1,15 +1,7 @@
 import { InvalidOptionError, RouteValidationError } from '../errors.ts';
 import { validateTopicName } from '../job/options.ts';
+import type { PartitionerInput } from '../kafka/inbound-message.ts';
 
-/** What a virtual-partition partitioner may read: the message without its value. */
-export interface PartitionerInput {
-  readonly topic: string;
-  readonly partition: number;
-  readonly offset: number;
-  readonly key: string | null;
-  readonly headers: Readonly<Record<string, string | undefined>>;
-  readonly timestamp: number;
-}
 
 /** Maps a key to a lane index in [0, maxPartitions). */
 export type Reducer = (key: string, maxPartitions: number) => number;
@@ -83,8 +75,11 @@ export type ConsumerConstructor = new () => object;
 /** One topic → consumer mapping with its features. Data only: the consume layer acts on it. */
 export interface RouteDefinition {
   topic: string;
-  /** `jobs`: the built-in job consumer; `consumer`: a user consumer class. */
-  kind: 'jobs' | 'consumer';
+  /**
+   * `jobs`: the built-in job consumer; `delay`: the built-in delay consumer of a delay tier topic;
+   * `consumer`: a user consumer class.
+   */
+  kind: 'jobs' | 'delay' | 'consumer';
   consumer: ConsumerConstructor | undefined;
   virtualPartitions: VirtualPartitionsSettings | undefined;
   longRunningJob: boolean;
@@ -245,7 +240,7 @@ export class RoutesBuilder {
       throw new RouteValidationError(`The pattern ${source} is declared twice in one app (as "${duplicate.name}" and "${name}"); one consumer group consumes a pattern once.`);
     }
     if (this.patterns.some((p) => p.name === name)) throw new InvalidOptionError(`routes.pattern.${name}`, 'two patterns have this name');
-    const pattern: PatternDefinition = { name, regex: source, template: newRoute(`pattern:${name}`, consumer ? 'consumer' : 'jobs', consumer), allowDeadLetterTopics: false };
+    const pattern: PatternDefinition = { name, regex: source, template: routeDefinition(`pattern:${name}`, consumer ? 'consumer' : 'jobs', consumer), allowDeadLetterTopics: false };
     if (configure !== undefined && typeof configure !== 'function') throw new InvalidOptionError(`routes.pattern.${name}`, 'expected a function (route) => { ... }');
     configure?.(new PatternBuilder(pattern));
     validateRoute(pattern.template);
@@ -271,7 +266,7 @@ export class RoutesBuilder {
     if (this.routes.some((route) => route.topic === topic)) {
       throw new InvalidOptionError(`routes.${topic}`, 'the topic is routed twice; one topic has one route per app');
     }
-    const route = newRoute(topic, kind, consumer);
+    const route = routeDefinition(topic, kind, consumer);
     if (configure !== undefined && typeof configure !== 'function') {
       throw new InvalidOptionError(`routes.${topic}`, 'the third argument must be a function (route) => { ... }');
     }
@@ -301,7 +296,8 @@ function normalizePatternArguments(args: PatternArguments): [string, RegExp, Con
   return isClass ? [name, regex, third as ConsumerConstructor, rest[2] as PatternConfigure | undefined] : [name, regex, undefined, third as PatternConfigure | undefined];
 }
 
-function newRoute(topic: string, kind: RouteDefinition['kind'], consumer: ConsumerConstructor | undefined): RouteDefinition {
+/** A route with every feature off, as the builders start it. @internal */
+export function routeDefinition(topic: string, kind: RouteDefinition['kind'], consumer: ConsumerConstructor | undefined): RouteDefinition {
   return {
     topic,
     kind,

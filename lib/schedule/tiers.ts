@@ -1,4 +1,4 @@
-import type { OutboundMessage } from '../dispatch/message.ts';
+import type { OutboundMessage } from '../kafka/outbound-message.ts';
 import { createHeaders } from '../kafka/records.ts';
 
 /**

@@ -1,8 +1,8 @@
 import type { AttemptMemory } from '../consume/consumer.ts';
 import { Consumer } from '../consume/consumer.ts';
-import type { Message } from '../consume/message.ts';
+import type { Message } from '../kafka/inbound-message.ts';
 import { WorkerEmitter } from '../consume/worker-events.ts';
-import type { OutboundMessage } from '../dispatch/message.ts';
+import type { OutboundMessage } from '../kafka/outbound-message.ts';
 import { InvalidOptionError } from '../errors.ts';
 import { RoutesBuilder } from '../routing/route.ts';
 import { runTestLane, testMessage, type RecordedMark } from './lane.ts';

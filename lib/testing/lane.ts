@@ -1,6 +1,6 @@
 import type { Dispatcher } from '../dispatch/dispatcher.ts';
 import { attachContext, attemptMemoryOf, consumeLane, type AttemptMemory, type Consumer } from '../consume/consumer.ts';
-import { Message } from '../consume/message.ts';
+import { Message } from '../kafka/inbound-message.ts';
 import { WorkerEmitter } from '../consume/worker-events.ts';
 import { TransactionError } from '../errors.ts';
 import { createHeaders } from '../kafka/records.ts';

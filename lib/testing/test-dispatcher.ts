@@ -2,7 +2,7 @@ import { AssertionError } from 'node:assert';
 import { isDeepStrictEqual, inspect } from 'node:util';
 import { useDispatcher } from '../dispatch/default-dispatcher.ts';
 import { Dispatcher } from '../dispatch/dispatcher.ts';
-import type { Delivery, MessageSender, OutboundMessage } from '../dispatch/message.ts';
+import type { Delivery, MessageSender, OutboundMessage } from '../kafka/outbound-message.ts';
 import type { AttemptMemory } from '../consume/consumer.ts';
 import { JobConsumer } from '../consume/job-consumer.ts';
 import { WorkerEmitter } from '../consume/worker-events.ts';

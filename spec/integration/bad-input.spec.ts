@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { Message as KafkaMessage } from '../../lib/kafka/kafkajs.ts';
 import { Consumer } from '../../lib/consume/consumer.ts';
-import type { Message } from '../../lib/consume/message.ts';
+import type { Message } from '../../lib/kafka/inbound-message.ts';
 import { Job } from '../../lib/job/job.ts';
 import { stopApps, testApp } from '../support/app.ts';
 import { createTopic, readAll, unique, waitFor } from '../support/kafka.ts';

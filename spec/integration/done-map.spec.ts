@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Consumer } from '../../lib/consume/consumer.ts';
-import type { Message } from '../../lib/consume/message.ts';
+import type { Message } from '../../lib/kafka/inbound-message.ts';
 import { stopApps, testApp } from '../support/app.ts';
 import { committedOffsets, createTopic, unique, waitFor } from '../support/kafka.ts';
 import { produceRaw } from '../support/produce.ts';

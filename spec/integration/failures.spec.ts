@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Consumer } from '../../lib/consume/consumer.ts';
-import type { Message } from '../../lib/consume/message.ts';
+import type { Message } from '../../lib/kafka/inbound-message.ts';
 import { Job } from '../../lib/job/job.ts';
 import { UnrecoverableError } from '../../lib/errors.ts';
 import type { App } from '../../lib/app.ts';

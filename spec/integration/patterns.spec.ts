@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Consumer } from '../../lib/consume/consumer.ts';
-import type { Message } from '../../lib/consume/message.ts';
+import type { Message } from '../../lib/kafka/inbound-message.ts';
 import { RouteValidationError } from '../../lib/errors.ts';
 import { RoutesBuilder } from '../../lib/routing/route.ts';
 import { stopApps, testApp } from '../support/app.ts';

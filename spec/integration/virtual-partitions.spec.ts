@@ -1,11 +1,10 @@
 import { expect } from 'chai';
 import type { WorkerEvents } from '../../lib/consume/worker-events.ts';
 import { Consumer } from '../../lib/consume/consumer.ts';
-import type { Message } from '../../lib/consume/message.ts';
+import type { Message, PartitionerInput } from '../../lib/kafka/inbound-message.ts';
 import { BadMessageError } from '../../lib/errors.ts';
 import { encodeEnvelope } from '../../lib/job/envelope.ts';
 import { Job } from '../../lib/job/job.ts';
-import type { PartitionerInput } from '../../lib/routing/route.ts';
 import { stopApps, testApp } from '../support/app.ts';
 import { committedOffsets, createTopic, rawKafka, unique, waitFor } from '../support/kafka.ts';
 import { produceRaw } from '../support/produce.ts';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Consumer } from '../../lib/consume/consumer.ts';
-import type { Message } from '../../lib/consume/message.ts';
+import type { Message } from '../../lib/kafka/inbound-message.ts';
 import { ConsumerRestartError } from '../../lib/errors.ts';
 import { Kafka, logLevel, type KafkaClient } from '../../lib/kafka/kafkajs.ts';
 import { PartitionAssigners } from 'kafkajs';

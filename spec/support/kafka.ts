@@ -1,16 +1,31 @@
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel, type Admin, type KafkaClient } from '../../lib/kafka/kafkajs.ts';
+import { startLocalBroker, type LocalBroker } from '../../lib/local-broker/index.ts';
 
 let brokers: string[] | undefined;
+let broker: LocalBroker | undefined;
 
-/** @internal set by the root hooks */
-export function setBrokers(list: string[]): void {
-  brokers = list;
+/**
+ * The broker of the specs that use this module, as root hooks registered when mocha loads the first
+ * of them (a run of unit specs alone loads none and starts no broker): KAFKA_BROKERS, one already on
+ * 127.0.0.1:9092, or one started from infra/kafka and stopped afterwards. Scripts that import this
+ * module outside mocha (benchmarks, worker processes) get no hooks.
+ */
+if (typeof before === 'function') {
+  before(async function () {
+    this.timeout(600_000);
+    broker = await startLocalBroker();
+    brokers = broker.brokers;
+  });
+  after(async function () {
+    this.timeout(120_000);
+    if (broker?.started) await broker.stop();
+  });
 }
 
 /** Brokers of the test cluster. */
 export function testBrokers(): string[] {
-  if (!brokers) throw new Error('No broker: integration specs need the root hooks (run them with mocha, not with PARTITA_UNIT_ONLY=1)');
+  if (!brokers) throw new Error('No broker: specs that talk to Kafka run under mocha, whose root hooks from this module start or find one');
   return brokers;
 }
 

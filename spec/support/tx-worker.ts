@@ -5,7 +5,7 @@
 //   vp     8 lanes, one transaction per lane run, marks applied after each commit
 import { createApp } from '../../lib/app.ts';
 import { Consumer } from '../../lib/consume/consumer.ts';
-import type { Message } from '../../lib/consume/message.ts';
+import type { Message } from '../../lib/kafka/inbound-message.ts';
 
 const { INPUT, OUTPUT, GROUP, MODE, KAFKA_BROKERS = '127.0.0.1:9092' } = process.env;
 if (!INPUT || !OUTPUT || !GROUP || !MODE) throw new Error('tx-worker needs INPUT, OUTPUT, GROUP and MODE');

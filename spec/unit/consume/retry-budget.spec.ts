@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { RetryBudget } from '../../lib/consume/retry-budget.ts';
-import { RouteValidationError } from '../../lib/errors.ts';
-import { RoutesBuilder } from '../../lib/routing/route.ts';
+import { RetryBudget } from '../../../lib/consume/retry-budget.ts';
+import { RouteValidationError } from '../../../lib/errors.ts';
+import { RoutesBuilder } from '../../../lib/routing/route.ts';
 
 describe('retry budget and DLQ route validation (unit)', () => {
   it('dead-letters after maxRetries + 1 failed attempts', () => {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { OffsetTracker } from '../../lib/consume/offset-tracker.ts';
+import { OffsetTracker } from '../../../lib/consume/offset-tracker.ts';
 
 describe('offset tracker (unit)', () => {
   it('commits nothing while the lowest lane is unmarked, then the whole run (V10, V12)', () => {

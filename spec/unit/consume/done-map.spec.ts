@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { decodeCommitMetadata, encodeCommitMetadata, MAX_OFFSET_METADATA_BYTES, userMetadataBytes } from '../../lib/consume/done-map.ts';
+import { decodeCommitMetadata, encodeCommitMetadata, MAX_OFFSET_METADATA_BYTES, userMetadataBytes } from '../../../lib/consume/done-map.ts';
 
 /** Ascending distinct offsets above `offset`, from gaps and run lengths (how lanes leave them). */
 const finishedAbove = (offset: number) =>

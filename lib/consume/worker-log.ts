@@ -1,7 +1,7 @@
-import type { PartitionRef, WorkerEmitter } from '../consume/worker-events.ts';
+import type { PartitionRef, WorkerEmitter } from './worker-events.ts';
 import { BadMessageError, ConsumerRestartError, errorClassName } from '../errors.ts';
 import { parseDelayTopic } from '../schedule/tiers.ts';
-import type { Logger } from './logger.ts';
+import type { Logger } from '../logging/logger.ts';
 
 /**
  * Writes a worker's events to `logger`, so that a worker with no listeners of its own still tells

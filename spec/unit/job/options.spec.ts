@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { InvalidOptionError } from '../../lib/errors.ts';
-import { Job, jobOptionsOf } from '../../lib/job/job.ts';
-import type { JobOptions } from '../../lib/job/options.ts';
-import { JobRegistry } from '../../lib/job/registry.ts';
+import { InvalidOptionError } from '../../../lib/errors.ts';
+import { Job, jobOptionsOf } from '../../../lib/job/job.ts';
+import type { JobOptions } from '../../../lib/job/options.ts';
+import { JobRegistry } from '../../../lib/job/registry.ts';
 
 describe('job options (unit, J6)', () => {
   const define = (options: unknown) =>

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { createRequire } from 'node:module';
-import { BrokerUnavailableError, MissingTopicError, PartitaError, ProduceError } from '../../lib/errors.ts';
-import { describeProduceFailure } from '../../lib/kafka/producer.ts';
+import { BrokerUnavailableError, MissingTopicError, PartitaError, ProduceError } from '../../../lib/errors.ts';
+import { describeProduceFailure } from '../../../lib/kafka/producer.ts';
 
 // kafkajs's own error classes, loaded after Partita (which must come first).
 const kafkajs = createRequire(import.meta.url)('kafkajs') as typeof import('kafkajs');

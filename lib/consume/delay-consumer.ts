@@ -1,10 +1,9 @@
-import { Consumer } from '../consume/consumer.ts';
-import type { Message } from '../consume/message.ts';
-import { messageBytes, type OutboundMessage } from '../dispatch/message.ts';
-import { sleep } from '../consume/sleep.ts';
+import { Consumer } from './consumer.ts';
+import type { Message } from '../kafka/inbound-message.ts';
+import { messageBytes, type OutboundMessage } from '../kafka/outbound-message.ts';
+import { sleep } from './sleep.ts';
 import { SchedulingError } from '../errors.ts';
-import { RoutesBuilder, type PauseSettings, type RouteDefinition } from '../routing/route.ts';
-import { DELAY_TIERS, definedHeaders, delayTopic, parseDelayTopic, readTimeHeader, routeScheduled, ScheduleHeaders, type DelayTier } from './tiers.ts';
+import { definedHeaders, parseDelayTopic, readTimeHeader, routeScheduled, ScheduleHeaders, type DelayTier } from '../schedule/tiers.ts';
 
 /**
  * A tier partition stops fetching while its head is due later than this, and fetches again this
@@ -19,11 +18,8 @@ const PREFETCH_LEAD_MS = 1_000;
  */
 const CLOCK_SKEW_ALLOWANCE_MS = 1_000;
 
-/** Retention of the delay topics: a worker may be down this long without losing scheduled jobs. */
-const DELAY_RETENTION_MS = 7 * 24 * 3_600_000;
-
 /**
- * Consumes one delay tier partition. Messages of a tier partition come due in append order, so it
+ * Consumes one delay tier partition (the consumer of routes of kind `delay`, see routing/delay-routes.ts). Messages of a tier partition come due in append order, so it
  * only ever waits for its head: while the head is not due the partition is paused (nothing more is
  * fetched; kafkajs keeps heartbeating) and the lane sleeps, abortable by revocation and shutdown.
  * When messages are due they are forwarded (produceSync) to their next tier or to their job topic,
@@ -129,31 +125,4 @@ function forwardOf(message: Message, target: string, dueAt: number, now: number)
   const headers = definedHeaders(message.headers);
   delete headers[ScheduleHeaders.delayUntil];
   return { ...kept, topic: target, headers };
-}
-
-/** A job topic that gets delay tiers, with the partition count its tiers are created with. */
-export interface DelayedJobTopic {
-  topic: string;
-  partitions: number;
-  pause: Partial<PauseSettings>;
-}
-
-/**
- * The routes of the delay tiers of job topics: one route per tier topic, consumed by
- * {@link DelayConsumer} with manual offsets (a message is marked once forwarded), created when
- * missing with the job topic's partition count and a retention of 7 days.
- */
-export function delayRoutes(jobTopics: readonly DelayedJobTopic[]): RouteDefinition[] {
-  const routes = new RoutesBuilder();
-  for (const { topic, partitions, pause } of jobTopics) {
-    for (const tier of DELAY_TIERS) {
-      routes.topic(delayTopic(topic, tier), DelayConsumer, (route) =>
-        route
-          .manualOffsetManagement()
-          .pause(pause)
-          .config({ partitions, configEntries: { 'retention.ms': String(DELAY_RETENTION_MS) } }),
-      );
-    }
-  }
-  return routes.routes;
 }

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { InvalidOptionError } from '../../lib/errors.ts';
-import { retryWaitMs, retryWaitSettings } from '../../lib/schedule/retry-wait.ts';
-import { DELAY_TIERS, delayTopic, delayTopics, nextHop, parseDelayTopic, routeScheduled, ScheduleHeaders, type Hop } from '../../lib/schedule/tiers.ts';
+import { InvalidOptionError } from '../../../lib/errors.ts';
+import { retryWaitMs, retryWaitSettings } from '../../../lib/schedule/retry-wait.ts';
+import { DELAY_TIERS, delayTopic, delayTopics, nextHop, parseDelayTopic, routeScheduled, ScheduleHeaders, type Hop } from '../../../lib/schedule/tiers.ts';
 
 /** Every hop of a job due at `scheduledAt` enqueued at `start`, each hop forwarded exactly on time. */
 function path(scheduledAt: number, start: number): Hop[] {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { BadMessageError } from '../../lib/errors.ts';
-import { decodeEnvelope, encodeEnvelope, JobHeaders } from '../../lib/job/envelope.ts';
-import { sampleEnvelope } from '../support/envelopes.ts';
+import { BadMessageError } from '../../../lib/errors.ts';
+import { decodeEnvelope, encodeEnvelope, JobHeaders } from '../../../lib/job/envelope.ts';
+import { sampleEnvelope } from '../../support/envelopes.ts';
 
 const at = { topic: 't', partition: 2, offset: 41 };
 

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { DeadLetterHeaders, deadLetterMaxBytes, deadLetterMessage, recordBatchBytes, replayMessage, smallestDeadLetterCopy } from '../../lib/consume/dead-letter.ts';
-import { Message } from '../../lib/consume/message.ts';
-import { messageBytes } from '../../lib/dispatch/message.ts';
-import { PartitaError } from '../../lib/errors.ts';
+import { DeadLetterHeaders, deadLetterMaxBytes, deadLetterMessage, recordBatchBytes, replayMessage, smallestDeadLetterCopy } from '../../../lib/consume/dead-letter.ts';
+import { Message } from '../../../lib/kafka/inbound-message.ts';
+import { messageBytes } from '../../../lib/kafka/outbound-message.ts';
+import { PartitaError } from '../../../lib/errors.ts';
 
 function message(value: number, options: { headerBytes?: number; keyBytes?: number } = {}): Message {
   const headers: Record<string, string> = { 'job-class': 'Big', trace: 't'.repeat(options.headerBytes ?? 10) };

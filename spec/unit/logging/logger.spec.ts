@@ -1,13 +1,13 @@
 import { expect } from 'chai';
-import { createApp } from '../../lib/app.ts';
-import { WorkerEmitter } from '../../lib/consume/worker-events.ts';
-import { BadMessageError, ConsumerRestartError, InvalidOptionError, UnrecoverableError } from '../../lib/errors.ts';
-import { kafkaLogCreator } from '../../lib/kafka/kafka-log.ts';
-import { logLevel } from '../../lib/kafka/kafkajs.ts';
-import { createLogger, type LogFields, type Logger } from '../../lib/logging/logger.ts';
-import { formatTextLine } from '../../lib/logging/text-format.ts';
-import { logWorkerEvents } from '../../lib/logging/worker-log.ts';
-import { delayTopics } from '../../lib/schedule/tiers.ts';
+import { createApp } from '../../../lib/app.ts';
+import { WorkerEmitter } from '../../../lib/consume/worker-events.ts';
+import { BadMessageError, ConsumerRestartError, InvalidOptionError, UnrecoverableError } from '../../../lib/errors.ts';
+import { kafkaLogCreator } from '../../../lib/kafka/kafka-log.ts';
+import { logLevel } from '../../../lib/kafka/kafkajs.ts';
+import { createLogger, type LogFields, type Logger } from '../../../lib/logging/logger.ts';
+import { formatTextLine } from '../../../lib/logging/text-format.ts';
+import { logWorkerEvents } from '../../../lib/consume/worker-log.ts';
+import { delayTopics } from '../../../lib/schedule/tiers.ts';
 
 type Line = { level: string; fields: LogFields; message: string };
 

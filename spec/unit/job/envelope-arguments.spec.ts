@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import superjson from 'superjson';
-import { SerializationError } from '../../lib/errors.ts';
-import { decodeEnvelope, encodeEnvelope } from '../../lib/job/envelope.ts';
-import { sampleEnvelope } from '../support/envelopes.ts';
-import { Job } from '../../lib/job/job.ts';
+import { SerializationError } from '../../../lib/errors.ts';
+import { decodeEnvelope, encodeEnvelope } from '../../../lib/job/envelope.ts';
+import { sampleEnvelope } from '../../support/envelopes.ts';
+import { Job } from '../../../lib/job/job.ts';
 
 const at = { topic: 't', partition: 0, offset: 0 };
 

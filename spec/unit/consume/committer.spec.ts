@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { Committer, type CommitPosition } from '../../lib/consume/committer.ts';
-import { decodeCommitMetadata } from '../../lib/consume/done-map.ts';
-import { WorkerEmitter } from '../../lib/consume/worker-events.ts';
-import type { OffsetCommit } from '../../lib/kafka/records.ts';
+import { Committer, type CommitPosition } from '../../../lib/consume/committer.ts';
+import { decodeCommitMetadata } from '../../../lib/consume/done-map.ts';
+import { WorkerEmitter } from '../../../lib/consume/worker-events.ts';
+import type { OffsetCommit } from '../../../lib/kafka/records.ts';
 
 function recordingCommitter() {
   const sent: OffsetCommit[][] = [];

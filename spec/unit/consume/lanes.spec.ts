@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { defaultReducer, fnv1a, splitIntoLanes } from '../../lib/consume/lanes.ts';
+import { defaultReducer, fnv1a, splitIntoLanes } from '../../../lib/consume/lanes.ts';
 
 type M = { offset: number; key: string | undefined };
 const keyOf = (m: M) => m.key;

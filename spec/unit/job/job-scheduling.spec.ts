@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { InvalidOptionError } from '../../lib/errors.ts';
-import { Job } from '../../lib/job/job.ts';
+import { InvalidOptionError } from '../../../lib/errors.ts';
+import { Job } from '../../../lib/job/job.ts';
 
 describe('scheduling options (unit)', () => {
   class SendEmail extends Job<[to: string]> {

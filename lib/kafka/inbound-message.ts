@@ -1,16 +1,22 @@
 import superjson from 'superjson';
-import { parseJsonValue } from '../job/envelope.ts';
-import type { RawRecord } from '../kafka/records.ts';
-import type { PartitionerInput } from '../routing/route.ts';
+import { BadMessageError, type MessageCoordinates } from '../errors.ts';
+import type { RawRecord } from './records.ts';
 
 /**
  * What a virtual-partition partitioner sees: everything about a message except its value. Routing
  * can therefore never depend on (or pay for) decoding a payload.
  */
-export type RoutingView = PartitionerInput;
+export interface PartitionerInput {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly key: string | null;
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  readonly timestamp: number;
+}
 
 /** A consumed message, handed to consumers. The value is decoded only when `payload` is read. */
-export class Message implements RoutingView {
+export class Message implements PartitionerInput {
   readonly topic: string;
   readonly partition: number;
   readonly offset: number;
@@ -42,8 +48,8 @@ export class Message implements RoutingView {
     return this.#decoded.value;
   }
 
-  /** The routing view of this message (no value). */
-  routingView(): RoutingView {
+  /** What a partitioner sees of this message: everything but the value. */
+  partitionerInput(): PartitionerInput {
     return Object.freeze({
       topic: this.topic,
       partition: this.partition,
@@ -59,5 +65,18 @@ export class Message implements RoutingView {
     const parsed = parseJsonValue(this.value, at);
     const isSuperjson = typeof parsed === 'object' && parsed !== null && 'json' in parsed && Object.keys(parsed).every((k) => k === 'json' || k === 'meta');
     return isSuperjson ? superjson.deserialize(parsed as never) : parsed;
+  }
+}
+
+/**
+ * Parses a message value as JSON, or throws a {@link BadMessageError} of kind `tombstone` (no value)
+ * or `not-json` that says where the message was.
+ */
+export function parseJsonValue(value: Buffer | null, at: MessageCoordinates): unknown {
+  if (value === null) throw new BadMessageError('tombstone', at, 'the message has no value (tombstone)');
+  try {
+    return JSON.parse(value.toString('utf8'));
+  } catch (error) {
+    throw new BadMessageError('not-json', at, `the value is not JSON (${(error as Error).message})`);
   }
 }

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { createRequire } from 'node:module';
-import { filterAbortedRecords, type AbortedTransaction, type FetchedRecord } from '../../lib/kafka/aborted-transactions.ts';
-import { abortedFilterInstalled } from '../../lib/kafka/kafkajs.ts';
+import { filterAbortedRecords, type AbortedTransaction, type FetchedRecord } from '../../../lib/kafka/aborted-transactions.ts';
+import { abortedFilterInstalled } from '../../../lib/kafka/kafkajs.ts';
 
 const ABORT = Buffer.from([0, 0, 0, 0]);
 const COMMIT = Buffer.from([0, 0, 0, 1]);

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { createApp } from '../../lib/app.ts';
 import { Dispatcher } from '../../lib/dispatch/dispatcher.ts';
-import type { MessageSender } from '../../lib/dispatch/message.ts';
+import type { MessageSender } from '../../lib/kafka/outbound-message.ts';
 
 /**
  * The `@ts-expect-error` lines are the spec: `npx tsc -p tsconfig.json` (CI's typecheck) fails if a

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { DeliveryScope, runInDeliveryScope } from '../../lib/dispatch/delivery-scope.ts';
-import { Dispatcher } from '../../lib/dispatch/dispatcher.ts';
-import type { Delivery, MessageSender, OutboundMessage } from '../../lib/dispatch/message.ts';
-import { JobsLostError } from '../../lib/errors.ts';
+import { DeliveryScope, runInDeliveryScope } from '../../../lib/dispatch/delivery-scope.ts';
+import { Dispatcher } from '../../../lib/dispatch/dispatcher.ts';
+import type { Delivery, MessageSender, OutboundMessage } from '../../../lib/kafka/outbound-message.ts';
+import { JobsLostError } from '../../../lib/errors.ts';
 
 /** A sender whose requests are answered by the spec: each `send` waits until `answer()` is called. */
 class ControlledSender implements MessageSender {

@@ -1,6 +1,6 @@
-import type { Dispatcher } from '../dispatch/dispatcher.ts';
+import type { Dispatcher } from './dispatcher.ts';
 import { errorClassName } from '../errors.ts';
-import type { Logger } from './logger.ts';
+import type { Logger } from '../logging/logger.ts';
 
 /** Writes a dispatcher's retries (warn) and errors (error, with the stack) to `logger`. */
 export function logDispatcherEvents(dispatcher: Dispatcher, logger: Logger): void {

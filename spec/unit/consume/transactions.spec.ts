@@ -1,11 +1,11 @@
 import { expect } from 'chai';
 import { createRequire } from 'node:module';
-import { PartitionTransactions, type TransactionPorts } from '../../lib/consume/transactions.ts';
-import type { Delivery } from '../../lib/dispatch/message.ts';
-import { TransactionError } from '../../lib/errors.ts';
-import '../../lib/kafka/kafkajs.ts';
-import { outcomeUnknown } from '../../lib/kafka/outcome.ts';
-import type { KafkaTransaction } from '../../lib/kafka/producer.ts';
+import { PartitionTransactions, type TransactionPorts } from '../../../lib/consume/transactions.ts';
+import type { Delivery } from '../../../lib/kafka/outbound-message.ts';
+import { TransactionError } from '../../../lib/errors.ts';
+import '../../../lib/kafka/kafkajs.ts';
+import { outcomeUnknown } from '../../../lib/kafka/outcome.ts';
+import type { KafkaTransaction } from '../../../lib/kafka/producer.ts';
 
 // kafkajs's own error classes, loaded after Partita's kafkajs module (which installs its filter first).
 const errors = createRequire(import.meta.url)('kafkajs') as typeof import('kafkajs');
