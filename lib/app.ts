@@ -5,7 +5,8 @@ import { Worker } from './consume/worker.ts';
 import { WorkerEmitter, type WorkerEvents } from './consume/worker-events.ts';
 import { currentDispatcher, hasDispatcher, useDispatcher, closeDispatcher } from './dispatch/default-dispatcher.ts';
 import { Dispatcher, type DispatcherOptions } from './dispatch/dispatcher.ts';
-import { ConsumerRestartError, InvalidOptionError, refuseUnknownOptions, toError } from './errors.ts';
+import { ConsumerRestartError, InvalidOptionError, toError } from './errors.ts';
+import { refuseUnknownOptions, validateTimerMs } from './validation.ts';
 import type { JobClass } from './job/job.ts';
 import { JobRegistry } from './job/registry.ts';
 import { checkDeclaredTopics, ensureTopics, maxMessageBytes, partitionCounts, withAdmin } from './kafka/admin.ts';
@@ -16,7 +17,7 @@ import { logWorkerEvents } from './consume/worker-log.ts';
 import type { ConsumerSettings } from './kafka/consumer-client.ts';
 import { KafkaProducerSender } from './kafka/producer.ts';
 import { discoverTopics, validatePatterns } from './routing/patterns.ts';
-import { RoutesBuilder, validatePause, validateTimerMs, type PauseSettings, type RouteDefinition } from './routing/route.ts';
+import { RoutesBuilder, validatePause, type PauseSettings, type RouteDefinition } from './routing/route.ts';
 import { delayRoutes } from './routing/delay-routes.ts';
 import { onShutdownSignal, ShutdownOrder } from './shutdown.ts';
 

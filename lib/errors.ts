@@ -93,6 +93,21 @@ export class UnknownJobClassError extends BadMessageError {
 /** A virtual-partition partitioner threw; the batch ran as one lane. */
 export class PartitionerError extends PartitaError {}
 
+/**
+ * The reason of a consumer's or job's `signal` (`signal.reason`) when its partition was taken
+ * away (a rebalance, a lost partition, the worker stopping): work in flight for it should stop.
+ */
+export class PartitionRevokedError extends PartitaError {
+  constructor(
+    /** The revoked partition's topic. */
+    readonly topic: string,
+    /** The revoked partition. */
+    readonly partition: number,
+  ) {
+    super(`${topic}/${partition} was revoked`);
+  }
+}
+
 /** Offset metadata exceeds what the broker stores. */
 export class OffsetMetadataTooLargeError extends PartitaError {}
 
@@ -153,17 +168,6 @@ export class SerializationError extends PartitaError {
     message: string,
   ) {
     super(message);
-  }
-}
-
-/**
- * Refuses option names outside `known`, naming the first unknown one, e.g.
- * `Invalid option createApp.consumer.sessionTimeot: unknown option (known: ...)`.
- * @internal
- */
-export function refuseUnknownOptions(owner: string, options: object, known: readonly string[]): void {
-  for (const name of Object.keys(options)) {
-    if (!known.includes(name)) throw new InvalidOptionError(`${owner}.${name}`, `unknown option (known: ${known.join(', ')})`);
   }
 }
 

@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import type { Dispatcher } from '../dispatch/dispatcher.ts';
-import { MessageTooLargeError, PartitaError, PartitionerError, UnmarkedOffsetsError, toError } from '../errors.ts';
+import { MessageTooLargeError, PartitionerError, PartitionRevokedError, UnmarkedOffsetsError, toError } from '../errors.ts';
 import type { KafkaTransaction } from '../kafka/producer.ts';
 import type { RawRecord } from '../kafka/records.ts';
 import type { PauseSettings, RouteDefinition } from '../routing/route.ts';
@@ -64,9 +64,6 @@ export interface TransactionalSender {
   beginTransaction(): Promise<KafkaTransaction>;
   disconnect(): Promise<void>;
 }
-
-/** Thrown into `signal.reason` when a partition is taken away. */
-export class PartitionRevokedError extends PartitaError {}
 
 interface LanePlan {
   laneIds: number[];
@@ -187,7 +184,7 @@ export class PartitionProcessor {
   revoke(): void {
     if (this.#revoked) return;
     this.#revoked = true;
-    this.#abort.abort(new PartitionRevokedError(`${this.topic}/${this.partition} was revoked`));
+    this.#abort.abort(new PartitionRevokedError(this.topic, this.partition));
     this.#sleepAbort.abort();
     this.#queue = [];
     this.#queued = 0;

@@ -1,4 +1,4 @@
-import { MAX_TIMER_MS } from '../routing/route.ts';
+import { MAX_TIMER_MS } from '../validation.ts';
 
 /**
  * Resolves after `ms`, or at once when `signal` aborts (never rejects). A wait longer than a timer

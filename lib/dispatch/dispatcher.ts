@@ -1,5 +1,6 @@
 import { DispatcherClosedError, InvalidOptionError, JobsLostError, MessageTooLargeError, type LostMessage, toError } from '../errors.ts';
 import { TypedEmitter } from '../events.ts';
+import { refuseUnknownOptions } from '../validation.ts';
 import { JobHeaders } from '../job/envelope.ts';
 import { currentDeliveryScope, type DeliveryOutcome } from './delivery-scope.ts';
 import { reportLost, watchUndelivered } from './loss-report.ts';
@@ -491,9 +492,7 @@ function lostMessageOf(message: OutboundMessage): LostMessage {
 }
 
 function validateOptions(options: DispatcherOptions): Required<DispatcherOptions> {
-  for (const name of Object.keys(options)) {
-    if (!(name in DEFAULTS)) throw new InvalidOptionError(`dispatch.${name}`, `unknown option (known: ${Object.keys(DEFAULTS).join(', ')})`);
-  }
+  refuseUnknownOptions('dispatch', options, Object.keys(DEFAULTS));
   const resolved = { ...DEFAULTS, ...options };
   for (const [name, value] of Object.entries(resolved)) {
     const min = name === 'lingerMs' || name === 'retryBackoffMs' ? 0 : 1;

@@ -10,7 +10,8 @@ import { ancestorsFirst } from './class-chain.ts';
 import { addHook, runWithCallbacks, type AroundHook, type JobHook } from './callbacks.ts';
 import { addAfterDiscard, addDiscardRule, addRetryRule, type ErrorClass } from './error-handling.ts';
 import { encodeEnvelope, type JobEnvelope } from './envelope.ts';
-import { resolveJobOptions, validateTopicName, type DispatchMethod, type JobOptions, type ResolvedJobOptions } from './options.ts';
+import { refuseUnknownOptions, validateInteger, validateTopicName } from '../validation.ts';
+import { resolveJobOptions, type DispatchMethod, type JobOptions, type ResolvedJobOptions } from './options.ts';
 
 /** The argument tuple of a job type. */
 export type JobArguments<J> = J extends { arguments: infer A extends unknown[] } ? A : never;
@@ -210,13 +211,9 @@ export abstract class Job<Args extends unknown[] = unknown[]> {
     const owner = `${this.name}.retryOn`;
     if (typeof errorClass !== 'function') throw new InvalidOptionError(owner, 'expected an error class');
     if (options === null || typeof options !== 'object') throw new InvalidOptionError(owner, 'expected options { attempts?, wait?, jitter? }');
-    for (const name of Object.keys(options)) {
-      if (!['attempts', 'wait', 'jitter'].includes(name)) throw new InvalidOptionError(`${owner}.${name}`, 'unknown option (known: attempts, wait, jitter)');
-    }
+    refuseUnknownOptions(owner, options, ['attempts', 'wait', 'jitter']);
     const attempts = options.attempts ?? 5;
-    if (!Number.isInteger(attempts) || attempts < 1) {
-      throw new InvalidOptionError(`${owner}.attempts`, `expected an integer >= 1, got ${String(attempts)}`);
-    }
+    validateInteger(`${owner}.attempts`, attempts, 1);
     addRetryRule(this, errorClass, attempts, retryWaitSettings(owner, options));
   }
 
@@ -360,11 +357,7 @@ function partitionKeyOf(job: Job<any[]>, options: ResolvedJobOptions): string | 
 
 function validateOverrides(owner: string, overrides: EnqueueOverrides): void {
   if (overrides === null || typeof overrides !== 'object') throw new InvalidOptionError(`${owner}.set()`, 'expected an object');
-  for (const name of Object.keys(overrides)) {
-    if (!['topic', 'dispatchMethod', 'wait', 'waitUntil'].includes(name)) {
-      throw new InvalidOptionError(`${owner}.set().${name}`, 'unknown option (known: topic, dispatchMethod, wait, waitUntil)');
-    }
-  }
+  refuseUnknownOptions(`${owner}.set()`, overrides, ['topic', 'dispatchMethod', 'wait', 'waitUntil']);
   const { wait, waitUntil } = overrides;
   if (wait !== undefined && (typeof wait !== 'number' || !Number.isFinite(wait) || wait < 0)) {
     throw new InvalidOptionError(`${owner}.set().wait`, `expected milliseconds >= 0, got ${typeof wait === 'number' ? wait : typeof wait}`);

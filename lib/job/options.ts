@@ -1,4 +1,5 @@
 import { InvalidOptionError } from '../errors.ts';
+import { describeValue, refuseUnknownOptions, validateTopicName } from '../validation.ts';
 import type { Job } from './job.ts';
 
 /** How a single job is sent: await the broker's ack, or buffer and send in batches. */
@@ -32,69 +33,36 @@ export interface ResolvedJobOptions {
 const DISPATCH_METHODS: readonly DispatchMethod[] = ['produceAsync', 'produceSync'];
 const DISPATCH_MANY_METHODS: readonly DispatchManyMethod[] = ['produceManyAsync', 'produceManySync'];
 const KNOWN_OPTIONS = new Set(['topic', 'dispatchMethod', 'dispatchManyMethod', 'partitioner']);
-/** Kafka's own rule for topic names. */
-const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
-
-/**
- * Validates a topic name the way the broker would, naming the option on failure.
- * @internal
- */
-export function validateTopicName(option: string, topic: unknown): string {
-  if (typeof topic !== 'string' || topic.length === 0) {
-    throw new InvalidOptionError(option, `expected a non-empty topic name, got ${describe(topic)}`);
-  }
-  if (!TOPIC_NAME.test(topic) || topic === '.' || topic === '..') {
-    throw new InvalidOptionError(
-      option,
-      `"${topic}" is not a valid Kafka topic name (letters, digits, '.', '_', '-', at most 249 characters)`,
-    );
-  }
-  return topic;
-}
-
 /**
  * Applies defaults to a job class's options and validates them.
  * @param owner name used in error messages, e.g. `SendEmail.options`
  */
 export function resolveJobOptions(owner: string, options: JobOptions): ResolvedJobOptions {
   if (options === null || typeof options !== 'object') {
-    throw new InvalidOptionError(owner, `expected an object, got ${describe(options)}`);
+    throw new InvalidOptionError(owner, `expected an object, got ${describeValue(options)}`);
   }
-  for (const name of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(name)) {
-      throw new InvalidOptionError(
-        `${owner}.${name}`,
-        `unknown option (known: ${[...KNOWN_OPTIONS].join(', ')})`,
-      );
-    }
-  }
+  refuseUnknownOptions(owner, options, [...KNOWN_OPTIONS]);
   const topic = validateTopicName(`${owner}.topic`, options.topic ?? 'default');
   const dispatchMethod = options.dispatchMethod ?? 'produceAsync';
   if (!DISPATCH_METHODS.includes(dispatchMethod)) {
     throw new InvalidOptionError(
       `${owner}.dispatchMethod`,
-      `expected one of ${DISPATCH_METHODS.join(', ')}, got ${describe(dispatchMethod)}`,
+      `expected one of ${DISPATCH_METHODS.join(', ')}, got ${describeValue(dispatchMethod)}`,
     );
   }
   const dispatchManyMethod = options.dispatchManyMethod ?? 'produceManyAsync';
   if (!DISPATCH_MANY_METHODS.includes(dispatchManyMethod)) {
     throw new InvalidOptionError(
       `${owner}.dispatchManyMethod`,
-      `expected one of ${DISPATCH_MANY_METHODS.join(', ')}, got ${describe(dispatchManyMethod)}`,
+      `expected one of ${DISPATCH_MANY_METHODS.join(', ')}, got ${describeValue(dispatchManyMethod)}`,
     );
   }
   const partitioner = options.partitioner;
   if (partitioner !== undefined && typeof partitioner !== 'function') {
     throw new InvalidOptionError(
       `${owner}.partitioner`,
-      `expected a function (job) => string | undefined, got ${describe(partitioner)}`,
+      `expected a function (job) => string | undefined, got ${describeValue(partitioner)}`,
     );
   }
   return { topic, dispatchMethod, dispatchManyMethod, partitioner };
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (value === null) return 'null';
-  return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
 }

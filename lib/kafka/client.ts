@@ -1,5 +1,6 @@
 import { abortedFilterInstalled, Kafka, logLevel as KafkaLogLevel, type KafkaClient, type KafkaConfig as KafkaJsConfig } from './kafkajs.ts';
-import { InvalidOptionError, refuseUnknownOptions } from '../errors.ts';
+import { InvalidOptionError } from '../errors.ts';
+import { refuseUnknownOptions } from '../validation.ts';
 import { DEFAULT_CONNECT_TIMEOUT_MS, registerBrokerCheck } from './broker-check.ts';
 import { kafkaLogCreator, type KafkaLogPort } from './kafka-log.ts';
 

@@ -1,5 +1,5 @@
 import { InvalidOptionError, RouteValidationError } from '../errors.ts';
-import { validateTopicName } from '../job/options.ts';
+import { refuseUnknownOptions, validateInteger, validateTimerMs, validateTopicName } from '../validation.ts';
 import type { PartitionerInput } from '../kafka/inbound-message.ts';
 
 
@@ -113,15 +113,13 @@ export class RouteBuilder {
   deadLetterQueue(options: DeadLetterQueueOptions): this {
     const option = `routes.${this.#route.topic}.deadLetterQueue`;
     if (options === null || typeof options !== 'object') throw new InvalidOptionError(option, 'expected { topic, maxRetries?, independent? }');
-    for (const name of Object.keys(options)) {
-      if (!['topic', 'maxRetries', 'independent'].includes(name)) throw new InvalidOptionError(`${option}.${name}`, 'unknown option (known: topic, maxRetries, independent)');
-    }
+    refuseUnknownOptions(option, options, ['topic', 'maxRetries', 'independent']);
     if (options.topic !== false) {
       validateTopicName(`${option}.topic`, options.topic);
       if (options.topic === this.#route.topic) throw new InvalidOptionError(`${option}.topic`, 'a route cannot dead-letter into the topic it consumes');
     }
     const maxRetries = options.maxRetries ?? 3;
-    if (!Number.isInteger(maxRetries) || maxRetries < 0) throw new InvalidOptionError(`${option}.maxRetries`, `expected an integer >= 0, got ${String(maxRetries)}`);
+    validateInteger(`${option}.maxRetries`, maxRetries, 0);
     const independent = options.independent ?? this.#route.kind === 'jobs';
     if (typeof independent !== 'boolean') throw new InvalidOptionError(`${option}.independent`, 'expected true or false');
     this.#route.deadLetterQueue = { topic: options.topic, maxRetries, independent };
@@ -327,17 +325,12 @@ function validateRoute(route: RouteDefinition): void {
 
 function validateVirtualPartitions(option: string, options: VirtualPartitionsOptions): VirtualPartitionsSettings {
   if (options === null || typeof options !== 'object') throw new InvalidOptionError(option, 'expected an object');
-  const known = ['partitioner', 'maxPartitions', 'reducer', 'distribution', 'offsetMetadataStrategy', 'transactionScope'];
-  for (const name of Object.keys(options)) {
-    if (!known.includes(name)) throw new InvalidOptionError(`${option}.${name}`, `unknown option (known: ${known.join(', ')})`);
-  }
+  refuseUnknownOptions(option, options, ['partitioner', 'maxPartitions', 'reducer', 'distribution', 'offsetMetadataStrategy', 'transactionScope']);
   if (typeof options.partitioner !== 'function') {
     throw new InvalidOptionError(`${option}.partitioner`, 'expected a function (message) => key, reading headers or key only');
   }
   const maxPartitions = options.maxPartitions ?? 8;
-  if (!Number.isInteger(maxPartitions) || maxPartitions < 1 || maxPartitions > 1024) {
-    throw new InvalidOptionError(`${option}.maxPartitions`, `expected an integer from 1 to 1024, got ${String(maxPartitions)}`);
-  }
+  validateInteger(`${option}.maxPartitions`, maxPartitions, 1, 1024);
   if (options.reducer !== undefined && typeof options.reducer !== 'function') {
     throw new InvalidOptionError(`${option}.reducer`, 'expected a function (key, maxPartitions) => lane index');
   }
@@ -354,26 +347,6 @@ function validateVirtualPartitions(option: string, options: VirtualPartitionsOpt
     throw new InvalidOptionError(`${option}.transactionScope`, `expected "block" or "batch", got ${JSON.stringify(transactionScope)}`);
   }
   return { partitioner: options.partitioner, maxPartitions, reducer: options.reducer, distribution, offsetMetadataStrategy, transactionScope };
-}
-
-/**
- * The longest wait a Node.js timer can take (2³¹−1 ms, about 24.8 days): a longer `setTimeout`
- * fires at once. Every configurable wait is validated against it.
- */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/**
- * Throws an {@link InvalidOptionError} naming `option` unless `value` is undefined or milliseconds
- * from `min` up to {@link MAX_TIMER_MS}. @internal
- */
-export function validateTimerMs(option: string, value: unknown, min = 0): void {
-  if (value === undefined) return;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
-    throw new InvalidOptionError(option, `expected milliseconds >= ${min}, got ${String(value)}`);
-  }
-  if (value > MAX_TIMER_MS) {
-    throw new InvalidOptionError(option, `${value} ms is longer than a timer can wait (${MAX_TIMER_MS} ms, about 24.8 days); give a shorter wait`);
-  }
 }
 
 /** Validates pause settings (app-wide or per route). @internal */

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { createApp } from '../../lib/app.ts';
 import { sleep } from '../../lib/consume/sleep.ts';
 import { InvalidOptionError } from '../../lib/errors.ts';
-import { MAX_TIMER_MS, RoutesBuilder } from '../../lib/routing/route.ts';
+import { RoutesBuilder } from '../../lib/routing/route.ts';
+import { MAX_TIMER_MS } from '../../lib/validation.ts';
 
 class Noop {}
 
