@@ -19,6 +19,7 @@ import { KafkaProducerSender } from './kafka/producer.ts';
 import { discoverTopics, validatePatterns } from './routing/patterns.ts';
 import { RoutesBuilder, validatePause, type PauseSettings, type RouteDefinition } from './routing/route.ts';
 import { delayRoutes } from './routing/delay-routes.ts';
+import { ReportPublisher, resolveReportsOptions, type ReportsOptions } from './reports/publisher.ts';
 import { onShutdownSignal, ShutdownOrder } from './shutdown.ts';
 
 /** Configuration of a worker app. */
@@ -69,6 +70,13 @@ export interface AppConfig {
    * @defaultValue `PARTITA_LOG_LEVEL`, else `'info'`
    */
   logLevel?: LogLevel;
+  /**
+   * Worker reports: every `intervalMs` the app publishes what it runs (process, partitions, running
+   * jobs, counts, recent errors) to the `partita.reports` topic, and each failure to
+   * `partita.errors` (see `partita/reports`). `false` turns them off.
+   * @defaultValue `{ intervalMs: 5000 }`
+   */
+  reports?: ReportsOptions | false;
 }
 
 /** Every option name, so that a misspelt one is refused by name (the compiler keeps these lists complete). */
@@ -89,6 +97,7 @@ const APP_OPTIONS = {
   handleSignals: true,
   logger: true,
   logLevel: true,
+  reports: true,
 } satisfies Record<keyof AppConfig, true>;
 const CONSUMER_OPTIONS = {
   sessionTimeout: true,
@@ -154,6 +163,7 @@ export class App extends WorkerEmitter {
   readonly #stopAbort = new AbortController();
   #removeSignalHook: (() => void) | undefined;
   #stopped: Promise<void> | undefined;
+  readonly #reports: ReportPublisher | undefined;
 
   constructor(config: AppConfig) {
     super();
@@ -174,6 +184,23 @@ export class App extends WorkerEmitter {
       validateTimerMs(`createApp.${name}`, config[name], name === 'discoveryIntervalMs' ? 1 : 0);
     }
     logWorkerEvents(this, this.logger);
+    const reportIntervalMs = resolveReportsOptions('createApp.reports', config.reports);
+    if (reportIntervalMs !== undefined) {
+      const context = {
+        kafka: this.#kafka,
+        events: this,
+        groupId: this.groupId,
+        clientId: config.clientId ?? config.kafka.clientId ?? 'partita',
+        loads: () => this.#worker?.partitionLoads() ?? [],
+        logger: this.logger,
+      };
+      this.#reports = new ReportPublisher(context, reportIntervalMs);
+    }
+  }
+
+  /** The id of this app's worker reports (`WorkerReport.processId`); undefined with `reports: false`. */
+  get reportsProcessId(): string | undefined {
+    return this.#reports?.processId;
   }
 
   /** The consumer group this app joins. */
@@ -207,6 +234,7 @@ export class App extends WorkerEmitter {
   async run(): Promise<void> {
     if (this.#started) throw new InvalidOptionError('run', 'the app is already running');
     this.#started = true;
+    this.#reports?.start();
     const prepared = this.#prepareRun();
     this.#preparing = prepared.catch(() => undefined);
     const { patterns } = await prepared;
@@ -368,6 +396,7 @@ export class App extends WorkerEmitter {
     await this.#worker?.stop();
     await this.#reconfiguring;
     await this.#worker?.stop();
+    await this.#reports?.stop();
     if (this.#ownsDefaultDispatcher && hasDispatcher() && currentDispatcher() === this.#dispatcher) await closeDispatcher();
     await this.#dispatcher?.close();
   }

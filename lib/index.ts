@@ -3,6 +3,7 @@
  * This module is the whole public surface.
  */
 export { App, createApp, type AppConfig } from './app.ts';
+export type { ReportsOptions } from './reports/publisher.ts';
 export { Job, ConfiguredJob, type JobClass, type JobArguments, type Enqueued, type EnqueueOverrides } from './job/job.ts';
 export type { JobOptions, DispatchMethod, DispatchManyMethod } from './job/options.ts';
 export type { JobHook, AroundHook } from './job/callbacks.ts';

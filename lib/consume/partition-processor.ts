@@ -153,6 +153,11 @@ export class PartitionProcessor {
     return this.#runningLanes;
   }
 
+  /** Messages fetched and waiting to start. */
+  get buffered(): number {
+    return this.#queued;
+  }
+
   /** True while a batch runs or waits for its retry. */
   get busy(): boolean {
     return this.#running !== undefined;

@@ -37,6 +37,16 @@ export interface WorkerSettings {
   transactionalIdPrefix: string;
 }
 
+/** The load of one assigned partition at one moment. */
+export interface PartitionLoad {
+  topic: string;
+  partition: number;
+  /** Lanes running now. */
+  runningLanes: number;
+  /** Messages fetched and waiting to start. */
+  buffered: number;
+}
+
 /**
  * A consumer-group member running the app's routes: one {@link PartitionProcessor} per assigned
  * partition, a shared {@link Committer}, and assignment tracking from kafkajs's join events.
@@ -80,6 +90,16 @@ export class Worker {
 
   get groupId(): string {
     return this.#settings.consumer.groupId;
+  }
+
+  /** What runs and waits now on each assigned partition (for reports and metrics). */
+  partitionLoads(): PartitionLoad[] {
+    return [...this.#processors.values()].map((processor) => ({
+      topic: processor.topic,
+      partition: processor.partition,
+      runningLanes: processor.runningLanes,
+      buffered: processor.buffered,
+    }));
   }
 
   /**
