@@ -1,6 +1,7 @@
 import type { KafkaClient as Kafka } from './kafka/kafkajs.ts';
 import { backoffDelay, DEFAULT_PAUSE, RESTART_BACKOFF } from './consume/backoff.ts';
 import { sleep } from './consume/sleep.ts';
+import { JobHold } from './consume/job-hold.ts';
 import { Worker } from './consume/worker.ts';
 import { WorkerEmitter, type WorkerEvents } from './consume/worker-events.ts';
 import { currentDispatcher, hasDispatcher, useDispatcher, closeDispatcher } from './dispatch/default-dispatcher.ts';
@@ -161,6 +162,7 @@ export class App extends WorkerEmitter {
   #preparing: Promise<unknown> = Promise.resolve();
   /** Aborts the waits between restart attempts when the app stops. */
   readonly #stopAbort = new AbortController();
+  readonly #jobHold = new JobHold();
   #removeSignalHook: (() => void) | undefined;
   #stopped: Promise<void> | undefined;
   readonly #reports: ReportPublisher | undefined;
@@ -328,6 +330,7 @@ export class App extends WorkerEmitter {
       deadLetterPartitions,
       deadLetterMaxMessageBytes,
       transactionalIdPrefix: this.config.transactionalIdPrefix ?? '',
+      jobHold: this.#jobHold,
     });
     this.#worker = worker;
     await worker.start();
@@ -375,6 +378,26 @@ export class App extends WorkerEmitter {
     });
   }
 
+  /**
+   * Pauses the app's jobs: no job starts until `resume()`; running jobs finish and are committed.
+   * The worker keeps its partitions and its group membership; a partition stops fetching once
+   * `maxBufferedMessages` wait. Applies to job routes (plain consumers and delay tiers go on),
+   * also across rebalances and to partitions assigned meanwhile. `stop()` while paused ends
+   * without starting the held jobs: they run on the partitions' next owner. Idempotent.
+   */
+  pause(): void {
+    this.#jobHold.hold();
+  }
+
+  /** Lets the jobs paused by `pause()` start again. Idempotent. */
+  resume(): void {
+    this.#jobHold.release();
+  }
+
+  /** True between `pause()` and `resume()`. */
+  get paused(): boolean {
+    return this.#jobHold.held;
+  }
 
   /** Stops consuming (see {@link Worker.stop}), then delivers what the app's producer buffered. Idempotent. */
   stop(): Promise<void> {

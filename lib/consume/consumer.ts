@@ -47,6 +47,12 @@ export interface AttemptMemory {
   /** Failed attempts, bad input included (which never executes). */
   failures: number;
   exceptionExecutions: Record<string, number>;
+  /**
+   * Set once the job failed for good (an `UnrecoverableError`, thrown or from a spent `retryOn`):
+   * a later attempt of the message fails with it at once instead of running the job again (with
+   * lanes the first failure cannot be told from its siblings, so the batch runs again collapsed).
+   */
+  unrecoverable?: Error;
 }
 
 /** The attempt memory of `offset` in `memories`, created empty on first use. */

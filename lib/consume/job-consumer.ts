@@ -9,6 +9,7 @@ import type { JobRegistry } from '../job/registry.ts';
 import { retryWaitMs, type RetryWaitSettings } from '../schedule/retry-wait.ts';
 import { routeScheduled } from '../schedule/tiers.ts';
 import { Consumer } from './consumer.ts';
+import { JobHold } from './job-hold.ts';
 import type { Message } from '../kafka/inbound-message.ts';
 
 /**
@@ -17,18 +18,22 @@ import type { Message } from '../kafka/inbound-message.ts';
  * bounds its attempts, or with a wait enqueues it again through the delay tiers; a job after a stop
  * request does not start. A job whose `scheduled_at` is still ahead (a replay, a clock step, a
  * producer that wrote it straight to the job topic) is sent back to the delay tiers, never run early.
+ * While the app's `hold` is on (`app.pause()`), the lane waits before its next job.
  */
 export class JobConsumer extends Consumer {
   readonly #registry: JobRegistry;
+  readonly #hold: JobHold;
 
-  constructor(registry: JobRegistry) {
+  constructor(registry: JobRegistry, hold: JobHold = new JobHold()) {
     super();
     this.#registry = registry;
+    this.#hold = hold;
   }
 
   async consume(messages: Message[]): Promise<void> {
     const followUps = currentDeliveryScope();
     for (const message of messages) {
+      await this.#hold.whenReleased(this.context.stopSignal);
       if (this.shouldStop()) return;
       // A follow-up job of an earlier job was lost: fail here, so that job (unmarked) runs again.
       const lost = followUps?.failure;
@@ -42,6 +47,7 @@ export class JobConsumer extends Consumer {
     const { events, lane } = this.context;
     const at = { topic: message.topic, partition: message.partition, offset: message.offset };
     const memory = this.context.attemptsOf(message.offset);
+    if (memory.unrecoverable) throw memory.unrecoverable;
     let job: Job<any[]> | undefined;
     try {
       const envelope = decodeEnvelope(message.value, message.headers, at);
@@ -93,7 +99,7 @@ export class JobConsumer extends Consumer {
         events.emit('error', { error, ...at, kind: error.kind });
         throw error;
       }
-      const decision = job ? decideOnError(job.constructor, error, job.exceptionExecutions) : { action: 'raise' as const };
+      const decision = job ? decideOnError(job, error) : { action: 'raise' as const };
       if (decision.action === 'discard') {
         events.emit('job.discarded', { ...at, lane, jobId, jobClass, error });
         await runAfterDiscard(job!, error);
@@ -110,8 +116,10 @@ export class JobConsumer extends Consumer {
       }
       if (decision.action === 'give-up') {
         await runAfterDiscard(job!, error);
-        throw new UnrecoverableError(`${jobClass} ${jobId} failed ${decision.attempts} times with ${errorClassName(error)}: ${error.message}`, { cause: error });
+        memory.unrecoverable = new UnrecoverableError(`${jobClass} ${jobId} failed ${decision.attempts} times with ${errorClassName(error)}: ${error.message}`, { cause: error });
+        throw memory.unrecoverable;
       }
+      if (error instanceof UnrecoverableError) memory.unrecoverable = error;
       throw error;
     }
   }
@@ -132,8 +140,8 @@ export class JobConsumer extends Consumer {
    * `retryOn` with a wait: enqueues the job again (same id, executions and failure counts carried
    * in the envelope) through the delay tiers; the failed message is then marked and the lane goes on.
    */
-  async #retryLater(message: Message, job: Job<any[]>, handler: string, wait: RetryWaitSettings): Promise<void> {
-    const waitMs = retryWaitMs(`${job.jobClass}.retryOn`, wait, job.executions);
+  async #retryLater(message: Message, job: Job<any[]>, handler: string, wait: RetryWaitSettings<Job<any[]>>): Promise<void> {
+    const waitMs = retryWaitMs(`${job.jobClass}.retryOn`, wait, job.executions, job);
     const now = Date.now();
     job.exceptionExecutions[handler] = (job.exceptionExecutions[handler] ?? 0) + 1;
     job.enqueuedAt = new Date(now);

@@ -13,6 +13,7 @@ import { Consumer } from './consumer.ts';
 import { DEFAULT_TOPIC_MAX_MESSAGE_BYTES } from './dead-letter.ts';
 import { DelayConsumer } from './delay-consumer.ts';
 import { JobConsumer } from './job-consumer.ts';
+import type { JobHold } from './job-hold.ts';
 import { PartitionProcessor } from './partition-processor.ts';
 import type { WorkerEmitter } from './worker-events.ts';
 
@@ -35,6 +36,8 @@ export interface WorkerSettings {
   deadLetterMaxMessageBytes: ReadonlyMap<string, number>;
   /** Prefix of the transactional ids (`<prefix><group>-<topic>-<partition>`). Default ''. */
   transactionalIdPrefix: string;
+  /** The app's pause of jobs: job lanes start no job while it is held. */
+  jobHold: JobHold;
 }
 
 /** The load of one assigned partition at one moment. */
@@ -344,7 +347,7 @@ export class Worker {
   }
 
   #createConsumer(route: RouteDefinition): Consumer {
-    if (route.kind === 'jobs') return new JobConsumer(this.#registry);
+    if (route.kind === 'jobs') return new JobConsumer(this.#registry, this.#settings.jobHold);
     if (route.kind === 'delay') return new DelayConsumer();
     const consumer = new route.consumer!();
     if (!(consumer instanceof Consumer)) {

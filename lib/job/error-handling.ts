@@ -1,3 +1,4 @@
+import { InvalidOptionError, UnrecoverableError } from '../errors.ts';
 import type { RetryWaitSettings } from '../schedule/retry-wait.ts';
 import { ancestorsFirst } from './class-chain.ts';
 import type { Job } from './job.ts';
@@ -8,15 +9,16 @@ export type ErrorClass = abstract new (...args: any[]) => Error;
 /** What to do with a job that threw. */
 export type ErrorDecision =
   | { action: 'raise' }
-  | { action: 'retry'; handler: string; wait: RetryWaitSettings | undefined }
+  | { action: 'retry'; handler: string; wait: RetryWaitSettings<Job<any[]>> | undefined }
   | { action: 'give-up'; handler: string; attempts: number }
   | { action: 'discard' };
 
 interface RetryRule {
   errorClass: ErrorClass;
-  attempts: number;
+  /** Executions in all, or a function of the failed job that says how many. */
+  attempts: number | ((job: Job<any[]>) => number);
   /** Set: retry by enqueuing again after this wait. Unset: retry in place. */
-  wait: RetryWaitSettings | undefined;
+  wait: RetryWaitSettings<Job<any[]>> | undefined;
 }
 
 interface ClassRules {
@@ -37,7 +39,7 @@ function rulesOf(owner: object): ClassRules {
 }
 
 /** Registers `retryOn`. @internal */
-export function addRetryRule(owner: object, errorClass: ErrorClass, attempts: number, wait: RetryWaitSettings | undefined): void {
+export function addRetryRule(owner: object, errorClass: ErrorClass, attempts: RetryRule['attempts'], wait: RetryRule['wait']): void {
   rulesOf(owner).retry.push({ errorClass, attempts, wait });
 }
 
@@ -65,18 +67,32 @@ function collect(jobClass: object): ClassRules {
 }
 
 /**
- * Decides what a failure means for a job: discard it, retry it (in place, or after its rule's wait),
- * give up (its handler's attempts are spent), or raise it to the engine unchanged. `failures` counts
- * earlier failures per handler (ActiveJob's `exception_executions`), this one not included.
+ * Decides what a failure of `job` means: discard it, retry it (in place, or after its rule's wait),
+ * give up (its handler's attempts are spent), or raise it to the engine unchanged. The job's
+ * `exceptionExecutions` count earlier failures per handler, this one not included. An
+ * {@link UnrecoverableError} is never retried by a `retryOn` rule (`discardOn` may still drop it).
  */
-export function decideOnError(jobClass: object, error: Error, failures: Readonly<Record<string, number>>): ErrorDecision {
-  const rules = collect(jobClass);
+export function decideOnError(job: Job<any[]>, error: Error): ErrorDecision {
+  const rules = collect(job.constructor);
   if (rules.discard.some((errorClass) => error instanceof errorClass)) return { action: 'discard' };
+  if (error instanceof UnrecoverableError) return { action: 'raise' };
   const rule = rules.retry.find((candidate) => error instanceof candidate.errorClass);
   if (!rule) return { action: 'raise' };
   const handler = `[${rule.errorClass.name}]`;
-  const attempts = (failures[handler] ?? 0) + 1;
-  return attempts >= rule.attempts ? { action: 'give-up', handler, attempts } : { action: 'retry', handler, wait: rule.wait };
+  const attempts = (job.exceptionExecutions[handler] ?? 0) + 1;
+  return attempts >= attemptsOf(rule, job) ? { action: 'give-up', handler, attempts } : { action: 'retry', handler, wait: rule.wait };
+}
+
+function attemptsOf(rule: RetryRule, job: Job<any[]>): number {
+  if (typeof rule.attempts === 'number') return rule.attempts;
+  const attempts = rule.attempts(job);
+  if (!Number.isInteger(attempts) || attempts < 1) {
+    throw new InvalidOptionError(
+      `${job.jobClass}.retryOn.attempts`,
+      `the attempts function returned ${String(attempts)} for job ${job.jobId}; expected an integer >= 1`,
+    );
+  }
+  return attempts;
 }
 
 /** Runs the `afterDiscard` hooks of a job's class. */

@@ -4,7 +4,7 @@ import { currentDeliveryScope } from '../dispatch/delivery-scope.ts';
 import type { OutboundMessage } from '../kafka/outbound-message.ts';
 import type { TransactionHandle, TransactionRunner } from '../dispatch/transaction-context.ts';
 import { InvalidOptionError, TransactionError } from '../errors.ts';
-import { retryWaitSettings, type RetryOnOptions } from '../schedule/retry-wait.ts';
+import { retryWaitSettings, type RetryOnOptions, type RetryWaitSettings } from '../schedule/retry-wait.ts';
 import { routeScheduled } from '../schedule/tiers.ts';
 import { ancestorsFirst } from './class-chain.ts';
 import { addHook, runWithCallbacks, type AroundHook, type JobHook } from './callbacks.ts';
@@ -200,21 +200,28 @@ export abstract class Job<Args extends unknown[] = unknown[]> {
 
   /**
    * Retries the job when `perform` throws `errorClass`, up to `attempts` executions in all; then the
-   * job fails for good: it goes to the route's dead-letter queue, like an {@link UnrecoverableError}.
+   * job fails for good: it goes to the route's dead-letter queue, like an {@link UnrecoverableError}
+   * (which no `retryOn` rule retries).
    *
    * Without `wait` the job is retried in place (the engine's backoff; its partition waits and keeps
-   * its order). With `wait` (ms, a function of executions, or `'polynomiallyLonger'`) the job is
-   * enqueued again through the delay tiers, carrying its executions and failure counts, and its
-   * partition moves on: the retry runs after later jobs of the same key (it gives up its order).
+   * its order). With `wait` (ms, a function of executions and the job, or `'polynomiallyLonger'`)
+   * the job is enqueued again through the delay tiers, carrying its executions and failure counts,
+   * and its partition moves on: the retry runs after later jobs of the same key (it gives up its
+   * order). `attempts` may be a function of the failed job, for per-job settings.
    */
-  static retryOn(errorClass: ErrorClass, options: RetryOnOptions = {}): void {
+  static retryOn<J extends Job<any[]>>(this: abstract new (...args: any[]) => J, errorClass: ErrorClass, options: RetryOnOptions<J> = {}): void {
     const owner = `${this.name}.retryOn`;
     if (typeof errorClass !== 'function') throw new InvalidOptionError(owner, 'expected an error class');
     if (options === null || typeof options !== 'object') throw new InvalidOptionError(owner, 'expected options { attempts?, wait?, jitter? }');
     refuseUnknownOptions(owner, options, ['attempts', 'wait', 'jitter']);
     const attempts = options.attempts ?? 5;
-    validateInteger(`${owner}.attempts`, attempts, 1);
-    addRetryRule(this, errorClass, attempts, retryWaitSettings(owner, options));
+    if (typeof attempts !== 'function') validateInteger(`${owner}.attempts`, attempts, 1);
+    addRetryRule(
+      this,
+      errorClass,
+      attempts as number | ((job: Job<any[]>) => number),
+      retryWaitSettings(owner, options) as RetryWaitSettings<Job<any[]>> | undefined,
+    );
   }
 
   /** Drops the job (marks it done, no retry, no dead letter) when `perform` throws `errorClass`. */

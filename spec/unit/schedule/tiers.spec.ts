@@ -108,20 +108,20 @@ describe('retry waits (unit)', () => {
   const settings = (options: object) => retryWaitSettings('Sync.retryOn', options)!;
 
   it('milliseconds plus up to jitter × wait at random (default jitter 0.15)', () => {
-    expect(retryWaitMs('x', settings({ wait: 2000 }), 1, () => 0)).to.equal(2000);
-    expect(retryWaitMs('x', settings({ wait: 2000 }), 1, () => 0.999999)).to.equal(2300);
-    expect(retryWaitMs('x', settings({ wait: 2000, jitter: 0 }), 3, () => 0.9)).to.equal(2000);
+    expect(retryWaitMs('x', settings({ wait: 2000 }), 1, undefined, () => 0)).to.equal(2000);
+    expect(retryWaitMs('x', settings({ wait: 2000 }), 1, undefined, () => 0.999999)).to.equal(2300);
+    expect(retryWaitMs('x', settings({ wait: 2000, jitter: 0 }), 3, undefined, () => 0.9)).to.equal(2000);
   });
 
   it("'polynomiallyLonger' is executions⁴ + 2 seconds, with jitter on the executions⁴ part (ActiveJob)", () => {
-    expect(retryWaitMs('x', settings({ wait: 'polynomiallyLonger' }), 1, () => 0)).to.equal(3_000);
-    expect(retryWaitMs('x', settings({ wait: 'polynomiallyLonger' }), 3, () => 0)).to.equal(83_000);
-    expect(retryWaitMs('x', settings({ wait: 'polynomiallyLonger', jitter: 0.5 }), 2, () => 0.5)).to.equal(16_000 + 4_000 + 2_000);
+    expect(retryWaitMs('x', settings({ wait: 'polynomiallyLonger' }), 1, undefined, () => 0)).to.equal(3_000);
+    expect(retryWaitMs('x', settings({ wait: 'polynomiallyLonger' }), 3, undefined, () => 0)).to.equal(83_000);
+    expect(retryWaitMs('x', settings({ wait: 'polynomiallyLonger', jitter: 0.5 }), 2, undefined, () => 0.5)).to.equal(16_000 + 4_000 + 2_000);
   });
 
   it('a function gets the executions and is taken as it is (no jitter)', () => {
-    expect(retryWaitMs('x', settings({ wait: (n: number) => n * 1000 }), 4, () => 0.9)).to.equal(4000);
-    expect(() => retryWaitMs('Sync.retryOn', settings({ wait: () => -1 }), 1)).to.throw(InvalidOptionError, 'Sync.retryOn.wait');
+    expect(retryWaitMs('x', settings({ wait: (n: number) => n * 1000 }), 4, undefined, () => 0.9)).to.equal(4000);
+    expect(() => retryWaitMs('Sync.retryOn', settings({ wait: () => -1 }), 1, undefined)).to.throw(InvalidOptionError, 'Sync.retryOn.wait');
   });
 
   it('no wait: in place (undefined); jitter without a wait is refused', () => {
