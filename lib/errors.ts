@@ -24,6 +24,12 @@ export class InvalidOptionError extends PartitaError {
   }
 }
 
+/**
+ * An option of a BullMQ-shaped call (`partita/bullmq`) that Kafka cannot honour, such as `priority`
+ * or `lifo`. The message says why and what to do instead; the option's type refuses it too.
+ */
+export class UnsupportedOptionError extends InvalidOptionError {}
+
 /** Routes that cannot work together (refused before anything is consumed). */
 export class RouteValidationError extends PartitaError {}
 

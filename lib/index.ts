@@ -37,6 +37,7 @@ export { createLogger, type Logger, type LoggerOptions, type LogFields, type Log
 export {
   PartitaError,
   InvalidOptionError,
+  UnsupportedOptionError,
   RouteValidationError,
   DispatcherNotConfiguredError,
   DispatcherClosedError,

@@ -1,0 +1,134 @@
+import { expect } from 'chai';
+// The code under test is written as for BullMQ; only this import differs.
+import { Queue, Worker, type Job } from 'partita/bullmq';
+import { closeDispatcher } from '../../lib/dispatch/default-dispatcher.ts';
+import { readAll, testBrokers, unique, waitFor } from '../support/kafka.ts';
+
+describe('partita/bullmq: a BullMQ-style app on Kafka (broker)', function () {
+  let connection: { brokers: string[] };
+  before(() => (connection = { brokers: testBrokers() }));
+  const opened: { close(): Promise<void> }[] = [];
+
+  function open<T extends { close(): Promise<void> }>(closable: T): T {
+    opened.push(closable);
+    return closable;
+  }
+
+  async function startedWorker<D, R>(name: string, processor: (job: Job<D, R>) => Promise<R>, concurrency = 1): Promise<Worker<D, R>> {
+    const worker = open(new Worker<D, R>(name, processor, { connection, concurrency }));
+    await worker.waitUntilReady();
+    return worker;
+  }
+
+  afterEach(async () => {
+    for (const closable of opened.splice(0).reverse()) await closable.close();
+    await closeDispatcher();
+  });
+
+  it('B1: retries a failing job per its attempts and exponential backoff; events fire with the result', async () => {
+    const name = unique('bull-retry');
+    const starts: { attemptsMade: number; at: number }[] = [];
+    const worker = await startedWorker<{ to: string }, string>(name, async (job) => {
+      starts.push({ attemptsMade: job.attemptsMade, at: Date.now() });
+      if (job.attemptsMade < 2) throw new Error(`attempt ${job.attemptsMade + 1} of ${job.data.to} fails`);
+      return `sent to ${job.data.to}`;
+    });
+    const events: string[] = [];
+    let completed: { id: string; result: string; attemptsMade: number } | undefined;
+    worker.on('active', (job) => events.push(`active:${job.attemptsMade}`));
+    worker.on('failed', (job, error) => events.push(`failed:${job?.attemptsMade}:${error.message}`));
+    worker.on('completed', (job, result) => {
+      events.push('completed');
+      completed = { id: job.id, result, attemptsMade: job.attemptsMade };
+    });
+    const queue = open(new Queue<{ to: string }, string>(name, { connection }));
+    const added = await queue.add('welcome', { to: 'ada' }, { jobId: 'welcome-ada', attempts: 3, backoff: { type: 'exponential', delay: 400 } });
+    expect(added.id).to.equal('welcome-ada');
+    expect(added.name).to.equal('welcome');
+
+    await waitFor(() => completed !== undefined, { what: 'the job to complete on its third attempt', timeoutMs: 60_000 });
+    expect(completed).to.deep.equal({ id: 'welcome-ada', result: 'sent to ada', attemptsMade: 2 });
+    expect(events).to.deep.equal([
+      'active:0', 'failed:1:attempt 1 of ada fails',
+      'active:1', 'failed:2:attempt 2 of ada fails',
+      'active:2', 'completed',
+    ]);
+    // Exponential backoff: the second attempt waits at least 400 ms, the third at least 800 ms.
+    expect(starts[1]!.at - starts[0]!.at).to.be.at.least(400);
+    expect(starts[2]!.at - starts[1]!.at).to.be.at.least(800);
+  });
+
+  it('B1: a job whose attempts are spent runs exactly that often, also failing beside other lanes, and is a dead letter', async () => {
+    const name = unique('bull-fail');
+    const runs = new Map<string, number>();
+    const worker = await startedWorker<{ n: number }, number>(name, async (job) => {
+      runs.set(job.name, (runs.get(job.name) ?? 0) + 1);
+      if (job.name.startsWith('doomed')) throw new Error(`${job.name} always fails`);
+      return job.data.n;
+    }, 4);
+    const failures: string[] = [];
+    worker.on('failed', (job) => failures.push(`${job!.name}:${job!.attemptsMade}`));
+    const queue = open(new Queue(name, { connection }));
+    // One batch, split into lanes: the default attempts (1) are spent by the failure in parallel.
+    await queue.addBulk([{ name: 'doomed-once', data: { n: 0 } }, ...[1, 2, 3, 4, 5].map((n) => ({ name: `fine-${n}`, data: { n } }))]);
+    await queue.add('doomed-twice', { n: 6 }, { attempts: 2, backoff: 200 });
+
+    const deadLetters = await readAll(`${name}.failed`, 2);
+    expect(deadLetters.map((m) => m.headers['error-class'])).to.deep.equal(['UnrecoverableError', 'UnrecoverableError']);
+    const messages = deadLetters.map((m) => m.headers['error-message']).sort();
+    expect(messages[0]).to.contain('failed 1 times with Error: doomed-once always fails');
+    expect(messages[1]).to.contain('failed 2 times with Error: doomed-twice always fails');
+    expect(Object.fromEntries(runs)).to.deep.equal({ 'doomed-once': 1, 'fine-1': 1, 'fine-2': 1, 'fine-3': 1, 'fine-4': 1, 'fine-5': 1, 'doomed-twice': 2 });
+    expect(failures.sort()).to.deep.equal(['doomed-once:1', 'doomed-twice:1', 'doomed-twice:2']);
+  });
+
+  it('B1: a delayed job does not start before its delay; addBulk adds every job', async () => {
+    const name = unique('bull-delay');
+    const started = new Map<string, number>();
+    await startedWorker<{ n: number }, number>(name, async (job) => {
+      started.set(job.name, Date.now());
+      return job.data.n;
+    }, 2);
+    const queue = open(new Queue(name, { connection }));
+    const addedAt = Date.now();
+    const [late] = await queue.addBulk([
+      { name: 'late', data: { n: 0 }, opts: { delay: 2_000 } },
+      { name: 'now-1', data: { n: 1 } },
+      { name: 'now-2', data: { n: 2 } },
+    ]);
+    expect(late!.delay).to.equal(2_000);
+    await waitFor(() => started.size === 3, { what: 'all three jobs to start', timeoutMs: 60_000 });
+    expect(started.get('late')! - addedAt).to.be.at.least(2_000);
+  });
+
+  it('B1: pause() starts no job until resume(); group ids keep their order; progress and drained fire', async () => {
+    const name = unique('bull-pause');
+    const ran: string[] = [];
+    const worker = await startedWorker<{ group: string; n: number }, void>(name, async (job) => {
+      await job.updateProgress(100);
+      ran.push(`${job.data.group}${job.data.n}`);
+    }, 4);
+    let progressEvents = 0;
+    let drained = 0;
+    worker.on('progress', (_job, progress) => void (progress === 100 && (progressEvents += 1)));
+    worker.on('drained', () => (drained += 1));
+    await worker.pause();
+    expect(worker.isPaused()).to.equal(true);
+
+    const queue = open(new Queue(name, { connection }));
+    const jobs = ['a', 'b', 'c'].flatMap((group) => [0, 1, 2, 3].map((n) => ({ name: 'step', data: { group, n }, opts: { group: { id: group } } })));
+    await queue.addBulk(jobs);
+    // The jobs are on the topic, fetched by the paused worker, and not started.
+    await readAll(name, jobs.length);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(ran, 'jobs that ran while the worker was paused').to.deep.equal([]);
+
+    await worker.resume();
+    await waitFor(() => ran.length === jobs.length, { what: 'every job to run after resume()', timeoutMs: 60_000 });
+    for (const group of ['a', 'b', 'c']) {
+      expect(ran.filter((step) => step.startsWith(group)), `order of group ${group}`).to.deep.equal([0, 1, 2, 3].map((n) => `${group}${n}`));
+    }
+    expect(progressEvents).to.equal(jobs.length);
+    await waitFor(() => drained > 0, { what: 'the drained event' });
+  });
+});
