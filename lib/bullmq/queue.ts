@@ -1,6 +1,6 @@
 import { configure, closeDispatcher, InvalidOptionError, type Dispatcher } from '../index.ts';
 import { currentDispatcher, hasDispatcher } from '../dispatch/default-dispatcher.ts';
-import { validateTopicName } from '../job/options.ts';
+import { validateTopicName } from '../validation.ts';
 import { kafkaConnectionOf, type ConnectionOptions } from './connection.ts';
 import { BullMQJob, Job } from './job.ts';
 import { checkJobsOptions, type JobsOptions } from './options.ts';
