@@ -1,19 +1,22 @@
 import { setMaxListeners } from 'node:events';
 import type { Dispatcher } from '../dispatch/dispatcher.ts';
-import { MessageTooLargeError, PartitionerError, PartitionRevokedError, UnmarkedOffsetsError, toError } from '../errors.ts';
-import type { KafkaTransaction } from '../kafka/producer.ts';
+import { PartitionRevokedError, UnmarkedOffsetsError, toError } from '../errors.ts';
 import type { RawRecord } from '../kafka/records.ts';
 import type { PauseSettings, RouteDefinition } from '../routing/route.ts';
+import { BatchQueue } from './batch-queue.ts';
 import type { CommitPosition } from './committer.ts';
-import { attachContext, attemptMemoryOf, consumeLane, type AttemptMemory, type Consumer } from './consumer.ts';
-import { DeadLetterHeaders, deadLetterMaxBytes, deadLetterMessage, isTooLargeError, smallestDeadLetterCopy, type DeadLetterCopy } from './dead-letter.ts';
+import { attemptMemoryOf, type AttemptMemory, type Consumer } from './consumer.ts';
+import { DeadLetterDispatch } from './dead-letter-dispatch.ts';
 import { decodeCommitMetadata, encodeCommitMetadata } from './done-map.ts';
-import { defaultReducer, splitIntoLanes } from './lanes.ts';
-import { Message } from '../kafka/inbound-message.ts';
+import { startPosition, type CommittedPosition } from './fencing.ts';
+import { laneErrors, LaneRunner, type LaneOutcome } from './lane-runner.ts';
+import type { Message } from '../kafka/inbound-message.ts';
 import { OffsetTracker, type Materialized } from './offset-tracker.ts';
+import { PauseState } from './pause-state.ts';
 import { RetryPlan, type RetryStep } from './retry-plan.ts';
 import { sleep } from './sleep.ts';
-import { PartitionTransactions, type PendingMark } from './transactions.ts';
+import { TransactionalProducer, type TransactionalSender } from './transactional-producer.ts';
+import { PartitionTransactions } from './transactions.ts';
 import type { WorkerEmitter } from './worker-events.ts';
 
 /** Settings of one partition's processor. */
@@ -30,9 +33,9 @@ export interface ProcessorSettings {
    * The offset and metadata committed for this partition when it was assigned (read before the
    * first batch): the user's metadata and the done-map of the previous owner.
    */
-  committedAtAssignment: Promise<{ offset: number; metadata: string | null } | undefined>;
+  committedAtAssignment: Promise<CommittedPosition | undefined>;
   /** Reads the group's committed offset and metadata for this partition now. */
-  fetchCommitted(): Promise<{ offset: number; metadata: string | null } | undefined>;
+  fetchCommitted(): Promise<CommittedPosition | undefined>;
   /** The consumer group (written into dead-letter headers). */
   groupId: string;
   /** Partitions of the route's dead-letter topic. */
@@ -58,21 +61,6 @@ export interface ProcessorPorts {
 
 const LISTENERS_PER_SIGNAL = 10_000;
 
-/** The transactional producer a partition's transactions run on. */
-export interface TransactionalSender {
-  connect(): Promise<void>;
-  beginTransaction(): Promise<KafkaTransaction>;
-  disconnect(): Promise<void>;
-}
-
-interface LanePlan {
-  laneIds: number[];
-  lanes: Message[][];
-}
-
-/** How one lane's run ended: it returned, it threw, or it never started (revoked or stopping). */
-type LaneOutcome = { ran: true; error: Error | undefined } | { ran: false };
-
 /**
  * Tracked messages not yet marked that pause fetching, as a multiple of `maxBufferedMessages`: a
  * `manualOffsetManagement()` consumer that never marks would otherwise grow the tracker without end.
@@ -83,7 +71,9 @@ const UNMARKED_BOUND_FACTOR = 10;
  * Runs one assigned partition: takes batches from the fetch loop without blocking it, runs each
  * batch's lanes concurrently (one batch at a time, so per-key order holds across batches), tracks
  * marks, asks for commits of the materialized offset only, retries failed batches collapsed after
- * a backoff, and stops cleanly on revocation or shutdown.
+ * a backoff, and stops cleanly on revocation or shutdown. Its collaborators hold each concern:
+ * the {@link BatchQueue}, the {@link PauseState}, the {@link RetryPlan}, the {@link LaneRunner},
+ * the {@link DeadLetterDispatch}, the partition's transactions and its {@link TransactionalProducer}.
  */
 export class PartitionProcessor {
   readonly topic: string;
@@ -93,47 +83,89 @@ export class PartitionProcessor {
   readonly #tracker: OffsetTracker;
   readonly #abort = new AbortController();
   readonly #sleepAbort = new AbortController();
-  readonly #consumers = new Map<number, Consumer>();
-  readonly #pauseReasons = new Set<string>();
-  #queue: Message[][] = [];
-  #queued = 0;
-  #nextOffset: number | undefined;
+  readonly #queue: BatchQueue;
+  readonly #pause: PauseState;
+  readonly #retryPlan: RetryPlan;
+  readonly #lanes: LaneRunner;
+  readonly #deadLetters: DeadLetterDispatch;
+  readonly #producer: TransactionalProducer;
+  readonly #transactions: PartitionTransactions;
   #running: Promise<void> | undefined;
-  #runningLanes = 0;
   #stopping = false;
   #revoked = false;
-  #paused = false;
   #committedMetadata: string | null = null;
   /** The read made at assignment; `undefined` when it failed (it was reported, and is read again). */
-  readonly #assignedCommit: Promise<{ committed: { offset: number; metadata: string | null } | undefined } | undefined>;
+  readonly #assignedCommit: Promise<{ committed: CommittedPosition | undefined } | undefined>;
   #prepared = false;
-  readonly #retryPlan: RetryPlan;
   /** Attempts of messages of the batch in progress; cleared when a batch ends. */
   readonly #attempts = new Map<number, AttemptMemory>();
-  readonly #transactions: PartitionTransactions;
-  #transactionalSender: Promise<TransactionalSender> | undefined;
 
   constructor(settings: ProcessorSettings, ports: ProcessorPorts) {
     this.#settings = settings;
     this.#ports = ports;
     this.topic = settings.topic;
     this.partition = settings.partition;
-    this.#tracker = new OffsetTracker(settings.route.virtualPartitions?.offsetMetadataStrategy ?? 'current');
-    this.#retryPlan = new RetryPlan({ pause: settings.pause, deadLetterQueue: settings.route.deadLetterQueue, longRunningJob: settings.route.longRunningJob });
+    const { route, topic, partition } = settings;
+    const { events } = ports;
+    this.#tracker = new OffsetTracker(route.virtualPartitions?.offsetMetadataStrategy ?? 'current');
+    this.#pause = new PauseState({
+      topic,
+      partition,
+      pausePartition: () => ports.pausePartition(),
+      resumePartition: () => ports.resumePartition(),
+      revoked: () => this.#revoked,
+      events,
+    });
+    this.#queue = new BatchQueue(settings, {
+      isDone: (offset) => this.#tracker.isMarked(offset),
+      backpressure: (on) => this.#pause.set('backpressure', on),
+    });
+    this.#retryPlan = new RetryPlan({ pause: settings.pause, deadLetterQueue: route.deadLetterQueue, longRunningJob: route.longRunningJob });
+    this.#producer = new TransactionalProducer(() => ports.transactionalSender());
     this.#transactions = new PartitionTransactions({
-      topic: this.topic,
-      partition: this.partition,
+      topic,
+      partition,
       groupId: settings.groupId,
-      begin: async () => (await this.#transactionalSenderReady()).beginTransaction(),
-      resetProducer: () => this.#closeTransactionalSender(),
+      begin: () => this.#producer.begin(),
+      resetProducer: () => this.#producer.close(),
       revoked: () => this.#revoked,
       preview: (marks) => this.#tracker.preview(marks),
       commitMetadata: (position) => encodeCommitMetadata({ ...position, finished: this.#tracker.finished() }).metadata,
       apply: (marks, committed) => {
         for (const { offset, metadata } of marks) this.#tracker.mark(offset, metadata);
-        if (committed) this.#ports.committedInTransaction(committed);
+        if (committed) ports.committedInTransaction(committed);
         this.#commit(false);
       },
+    });
+    this.#lanes = new LaneRunner({
+      topic,
+      partition,
+      route,
+      createConsumer: () => ports.createConsumer(),
+      events,
+      signal: this.#abort.signal,
+      stopSignal: this.#sleepAbort.signal,
+      stopped: () => this.#revoked || this.#stopping,
+      revoked: () => this.#revoked,
+      committedMetadata: () => this.#committedMetadata,
+      mark: (message, metadata) => this.#mark(message, metadata),
+      holdFetching: (lane, hold) => this.#pause.set(`hold:${lane}`, hold),
+      attemptsOf: (offset) => attemptMemoryOf(this.#attempts, offset),
+      transaction: (body, offsetsInTransaction) => this.#transactions.run(body, offsetsInTransaction),
+      dispatcher: () => ports.dispatcher(),
+    });
+    this.#deadLetters = new DeadLetterDispatch(settings, {
+      dispatcher: () => ports.dispatcher(),
+      events,
+      ...(route.transactional
+        ? {
+            withMark: (message: Message, send: () => Promise<void>) =>
+              this.#transactions.run(async () => {
+                await send();
+                this.#mark(message, null);
+              }, true),
+          }
+        : {}),
     });
     // Handled at once: a partition may never get a batch, and a transactional one reads its own.
     this.#assignedCommit = settings.committedAtAssignment.then(
@@ -150,12 +182,12 @@ export class PartitionProcessor {
 
   /** Lanes running now (a job each on job topics, a `consume` call each on consumer topics). */
   get runningLanes(): number {
-    return this.#runningLanes;
+    return this.#lanes.running;
   }
 
   /** Messages fetched and waiting to start. */
   get buffered(): number {
-    return this.#queued;
+    return this.#queue.size;
   }
 
   /** True while a batch runs or waits for its retry. */
@@ -170,19 +202,7 @@ export class PartitionProcessor {
    */
   enqueue(records: readonly RawRecord[]): void {
     if (this.#revoked || this.#stopping) return;
-    const next = this.#nextOffset;
-    const unseen = next === undefined ? records : records.filter((record) => record.offset >= next);
-    if (unseen.length === 0) return;
-    this.#nextOffset = unseen[unseen.length - 1]!.offset + 1;
-    const fresh = unseen.filter((record) => !this.#tracker.isMarked(record.offset));
-    if (fresh.length === 0) return;
-    // Smaller batches let the slowest lane hold back fewer finished jobs from the commit.
-    for (let start = 0; start < fresh.length; start += this.#settings.maxBatchSize) {
-      this.#queue.push(fresh.slice(start, start + this.#settings.maxBatchSize).map((record) => new Message(record)));
-    }
-    this.#queued += fresh.length;
-    if (this.#queued >= this.#settings.maxBufferedMessages) this.#setPaused('backpressure', true);
-    this.#kick();
+    if (this.#queue.enqueue(records)) this.#kick();
   }
 
   /** The partition was taken away: abort running work, drop queued work, commit nothing more. */
@@ -191,9 +211,8 @@ export class PartitionProcessor {
     this.#revoked = true;
     this.#abort.abort(new PartitionRevokedError(this.topic, this.partition));
     this.#sleepAbort.abort();
-    this.#queue = [];
-    this.#queued = 0;
-    this.#ports.events.emit('partition.revoked', { topic: this.topic, partition: this.partition, runningLanes: this.#runningLanes });
+    this.#queue.clear();
+    this.#ports.events.emit('partition.revoked', { topic: this.topic, partition: this.partition, runningLanes: this.#lanes.running });
   }
 
   /** Starts nothing new; resolves when the running batch has finished (or was abandoned). */
@@ -215,17 +234,17 @@ export class PartitionProcessor {
       sleep(timeoutMs, bound.signal).then(() => false),
     ]);
     bound.abort();
-    await this.#closeTransactionalSender();
+    await this.#producer.close();
     return idle;
   }
 
   /** Pause state is lost when kafkajs restarts its consumer: apply it again. */
   reapplyPause(): void {
-    if (this.#paused) this.#ports.pausePartition();
+    this.#pause.reapply();
   }
 
   #kick(): void {
-    if (this.#running || this.#queue.length === 0 || this.#stopping || this.#revoked) return;
+    if (this.#running || this.#queue.empty || this.#stopping || this.#revoked) return;
     this.#running = this.#loop().finally(() => {
       this.#running = undefined;
       this.#kick();
@@ -237,11 +256,8 @@ export class PartitionProcessor {
       this.#prepared = true;
       await this.#prepare();
     }
-    while (this.#queue.length > 0 && !this.#stopping && !this.#revoked) {
-      const batch = this.#queue.shift()!;
-      this.#queued -= batch.length;
-      // Resume at half the bound, so the next fetch arrives before the queue runs dry.
-      if (this.#queued <= this.#settings.maxBufferedMessages / 2) this.#setPaused('backpressure', false);
+    while (!this.#queue.empty && !this.#stopping && !this.#revoked) {
+      const batch = this.#queue.next()!;
       try {
         await this.#process(batch);
         this.#attempts.clear();
@@ -257,40 +273,40 @@ export class PartitionProcessor {
     const firstOffset = batch[0]!.offset;
     const lastOffset = batch[batch.length - 1]!.offset;
     const ref = { topic: this.topic, partition: this.partition };
-    let plan = this.#split(batch);
+    const isDone = (offset: number) => this.#tracker.isMarked(offset);
+    const inBatchTransaction = route.virtualPartitions?.transactionScope === 'batch';
+    let plan = this.#lanes.plan(batch);
     this.#tracker.track(plan.lanes.map((lane) => lane.map((message) => message.offset)));
     let collapsed = false;
     for (let attempt = 1; ; attempt += 1) {
       this.#ports.events.emit('batch.started', { ...ref, firstOffset, lastOffset, size: batch.length, lanes: plan.lanes.length, collapsed, attempt });
-      if (this.#retryPlan.holdsFetchingWhileRunning) this.#setPaused('long-running', true);
+      if (this.#retryPlan.holdsFetchingWhileRunning) this.#pause.set('long-running', true);
       const lanes = plan;
-      const inBatchTransaction = route.virtualPartitions?.transactionScope === 'batch';
       let outcomes: LaneOutcome[] = [];
       const runLanes = async () => {
-        outcomes = await this.#runLanes(lanes, collapsed);
+        outcomes = await this.#lanes.run(lanes, collapsed);
         return laneErrors(outcomes);
       };
       const errors = inBatchTransaction
-        ? await this.#transactions.runBatch(runLanes, () => this.#automaticMarks(lanes, outcomes))
+        ? await this.#transactions.runBatch(runLanes, () => this.#lanes.automaticMarks(lanes, outcomes))
         : await runLanes();
-      if (this.#retryPlan.holdsFetchingWhileRunning) this.#setPaused('long-running', false);
+      if (this.#retryPlan.holdsFetchingWhileRunning) this.#pause.set('long-running', false);
       if (this.#revoked) return;
       // A lane that returned is done even when a sibling failed (its marks are not in an aborted
       // transaction): the collapsed retry must not run it again.
-      if (!inBatchTransaction) for (const { offset } of this.#automaticMarks(plan, outcomes)) this.#tracker.mark(offset);
+      if (!inBatchTransaction) for (const { offset } of this.#lanes.automaticMarks(plan, outcomes)) this.#tracker.mark(offset);
       this.#boundUnmarked();
       if (errors.length === 0) {
         this.#retryPlan.succeeded();
         // Within commitIntervalMs: a commit per batch would queue behind fetches on the broker
         // connection and delay them (measured: p99 latency).
         this.#commit(false);
-        if (batch.every((message) => this.#tracker.isMarked(message.offset))) {
+        if (batch.every((message) => isDone(message.offset))) {
           this.#ports.events.emit('batch.completed', { ...ref, firstOffset, lastOffset, size: batch.length });
         }
         return;
       }
       this.#commit(true);
-      const isDone = (offset: number) => this.#tracker.isMarked(offset);
       const step = this.#retryPlan.failed({
         attempt,
         collapsed,
@@ -307,9 +323,9 @@ export class PartitionProcessor {
       if (!skipped) {
         const { retryInMs } = step;
         this.#ports.events.emit('batch.failed', { ...ref, firstOffset, lastOffset, error: errors[0]!, attempt, retryInMs });
-        this.#setPaused('backoff', true);
+        this.#pause.set('backoff', true);
         await this.#sleep(retryInMs);
-        this.#setPaused('backoff', false);
+        this.#pause.set('backoff', false);
         if (this.#revoked || this.#stopping) return;
       }
       const remaining = this.#retryPlan.retryRun(batch, isDone);
@@ -326,18 +342,16 @@ export class PartitionProcessor {
   }
 
   /**
-   * Plain consumers without manual offset management: the last message of each lane that ran and
-   * returned. A lane that threw or never started (the processor was stopping) is not marked.
+   * Dead-letters (or skips) the failing message and marks it. Returns false when the dispatch
+   * failed: the message then stays and is retried.
    */
-  #automaticMarks(plan: LanePlan, outcomes: readonly LaneOutcome[]): PendingMark[] {
-    const { route } = this.#settings;
-    if (route.kind !== 'consumer' || route.manualOffsetManagement) return [];
-    return plan.lanes
-      .filter((_, index) => {
-        const outcome = outcomes[index];
-        return outcome?.ran === true && outcome.error === undefined;
-      })
-      .map((lane) => ({ offset: lane[lane.length - 1]!.offset, metadata: null }));
+  async #deadLetter(message: Message, step: Exclude<RetryStep, { action: 'retry' }>, error: Error): Promise<boolean> {
+    if (!(await this.#deadLetters.dispatch(message, step, error))) return false;
+    if (this.#revoked) return true;
+    this.#tracker.mark(message.offset);
+    this.#retryPlan.deadLettered();
+    this.#commit(true);
+    return true;
   }
 
   /**
@@ -347,7 +361,7 @@ export class PartitionProcessor {
   #boundUnmarked(): void {
     const bound = this.#settings.maxBufferedMessages * UNMARKED_BOUND_FACTOR;
     const unmarked = this.#tracker.pending;
-    const held = this.#pauseReasons.has('unmarked');
+    const held = this.#pause.holds('unmarked');
     if (!held && unmarked > bound) {
       const oldest = this.#tracker.unmarked()[0];
       const error = new UnmarkedOffsetsError(
@@ -356,207 +370,43 @@ export class PartitionProcessor {
           `to ${bound / 2}. A manualOffsetManagement() consumer must mark every message it finished (markAsConsumed).`,
       );
       this.#ports.events.emit('error', { error, topic: this.topic, partition: this.partition, ...(oldest === undefined ? {} : { offset: oldest }), kind: 'unmarked-offsets' });
-      this.#setPaused('unmarked', true);
+      this.#pause.set('unmarked', true);
     } else if (held && unmarked <= bound / 2) {
-      this.#setPaused('unmarked', false);
+      this.#pause.set('unmarked', false);
     }
   }
 
-  #transactionalSenderReady(): Promise<TransactionalSender> {
-    if (!this.#transactionalSender) {
-      const sender = this.#ports.transactionalSender();
-      this.#transactionalSender = sender.connect().then(() => sender);
-      this.#transactionalSender.catch(() => (this.#transactionalSender = undefined));
-    }
-    return this.#transactionalSender;
-  }
-
-  async #closeTransactionalSender(): Promise<void> {
-    const closing = this.#transactionalSender;
-    this.#transactionalSender = undefined;
-    const sender = await closing?.catch(() => undefined);
-    await sender?.disconnect().catch(() => undefined);
-  }
-
-  /**
-   * Sends the failing message to the dead-letter topic (or skips it with `topic: false`) and marks
-   * it. Returns false when the dispatch failed: the message then stays and is retried.
-   */
-  async #deadLetter(message: Message, step: Exclude<RetryStep, { action: 'retry' }>, error: Error): Promise<boolean> {
-    const at = { topic: this.topic, partition: this.partition, offset: message.offset };
-    const { attempts } = step;
-    try {
-      if (step.action === 'skip') {
-        this.#ports.events.emit('message.skipped', { ...at, attempts, error });
-      } else {
-        const dispatcher = this.#ports.dispatcher();
-        const target = {
-          topic: step.topic,
-          partitions: this.#settings.deadLetterPartitions,
-          maxBytes: deadLetterMaxBytes(dispatcher.options.maxMessageBytes, this.#settings.deadLetterMaxMessageBytes),
-        };
-        const context = { groupId: this.#settings.groupId, attempts, error };
-        const send = async (copy: DeadLetterCopy) => {
-          if (this.#settings.route.transactional) {
-            // The copy and the mark commit together: the message is dead-lettered exactly once.
-            await this.#transactions.run(async () => {
-              await dispatcher.produceSync([copy.message]);
-              this.#mark(message, null);
-            }, true);
-          } else {
-            await dispatcher.produceSync([copy.message]);
-          }
-          return copy;
-        };
-        const first = deadLetterMessage(message, target, context);
-        // A broker that accepts less than its topic says (a lower broker-wide limit) gets the
-        // smallest copy: retrying the same one would block the partition for good.
-        const sent = await send(first).catch((cause: unknown) => {
-          if (!isTooLargeError(cause) || first.dropped.length === 3) throw cause;
-          return send(smallestDeadLetterCopy(message, target, context));
-        });
-        if (sent.dropped.length > 0) {
-          const reduced = new MessageTooLargeError(
-            `The dead-letter copy of ${this.topic}/${this.partition}@${message.offset} would be ${sent.fullBytes} bytes, over what ` +
-              `${step.topic} accepts (${target.maxBytes} bytes: the dispatcher's maxMessageBytes and the topic's max.message.bytes); ` +
-              `it was sent without its ${sent.dropped.join(', ')} (header ${DeadLetterHeaders.dropped}). The original stays at ` +
-              `${this.topic}/${this.partition}@${message.offset} while the topic retains it.`,
-          );
-          this.#ports.events.emit('error', { error: reduced, ...at, kind: 'dead-letter-reduced' });
-        }
-        this.#ports.events.emit('message.dead-lettered', { ...at, attempts, error, deadLetterTopic: step.topic, dropped: sent.dropped });
-      }
-    } catch (cause) {
-      const dispatchError = toError(cause);
-      this.#ports.events.emit('error', { error: dispatchError, ...at, kind: 'dead-letter-dispatch' });
-      return false;
-    }
-    if (this.#revoked) return true;
-    this.#tracker.mark(message.offset);
-    this.#retryPlan.deadLettered();
-    this.#commit(true);
-    return true;
-  }
-
-  /**
-   * Before the first batch: the metadata committed for the partition (read at assignment, read
-   * again here until it works when that failed). A transactional route first fences the previous
-   * owner (waiting for the transaction it left open to end) and then reads the committed offset,
-   * now stable; records below it were delivered from an older committed offset and are already done.
-   */
+  /** Before the first batch: where the partition starts (see {@link startPosition}). */
   async #prepare(): Promise<void> {
     const { route } = this.#settings;
-    const fences = route.transactional || route.virtualPartitions?.transactionScope === 'batch';
-    if (!fences) {
-      const assigned = await this.#assignedCommit;
-      if (assigned) {
-        this.#resume(assigned.committed);
-        return;
-      }
-    }
-    for (let attempt = 1; !this.#revoked && !this.#stopping; attempt += 1) {
-      try {
-        if (fences) await this.#transactions.prepare();
-        const committed = await this.#settings.fetchCommitted();
-        if (fences && committed && committed.offset >= 0) this.#dropBelow(committed.offset);
-        this.#resume(committed);
-        return;
-      } catch (cause) {
-        const error = toError(cause);
-        this.#ports.events.emit('error', { error, topic: this.topic, partition: this.partition, kind: fences ? 'transaction-prepare' : 'offset-fetch' });
-        await this.#sleep(this.#retryPlan.backoff(attempt));
-      }
-    }
+    const start = await startPosition({
+      topic: this.topic,
+      partition: this.partition,
+      fences: route.transactional || route.virtualPartitions?.transactionScope === 'batch',
+      assigned: this.#assignedCommit,
+      fence: () => this.#transactions.prepare(),
+      fetchCommitted: () => this.#settings.fetchCommitted(),
+      stopped: () => this.#revoked || this.#stopping,
+      wait: (attempt) => this.#sleep(this.#retryPlan.backoff(attempt)),
+      events: this.#ports.events,
+    });
+    if (!start) return;
+    if (start.fenced && start.committed && start.committed.offset >= 0) this.#queue.dropBelow(start.committed.offset);
+    this.#resume(start.committed);
   }
 
   /**
    * Reads the committed metadata: the user's part for the consumers, the done-map for the tracker.
    * Queued records the previous owner finished are dropped; later ones are dropped by `enqueue`.
    */
-  #resume(committed: { offset: number; metadata: string | null } | undefined): void {
+  #resume(committed: CommittedPosition | undefined): void {
     const resumed = decodeCommitMetadata(committed?.metadata ?? null, committed?.offset ?? -1);
     this.#committedMetadata = resumed.metadata;
     if (!committed || committed.offset < 0) return;
     this.#tracker.resume({ offset: committed.offset, metadata: resumed.metadata }, resumed.finished);
     if (resumed.finished.length === 0) return;
-    this.#queue = this.#queue.map((batch) => batch.filter((message) => !this.#tracker.isMarked(message.offset))).filter((batch) => batch.length > 0);
-    this.#queued = this.#queue.reduce((sum, batch) => sum + batch.length, 0);
+    this.#queue.dropDone();
     this.#ports.events.emit('partition.inherited', { topic: this.topic, partition: this.partition, offset: committed.offset, finished: resumed.finished.length });
-  }
-
-  #dropBelow(offset: number): void {
-    this.#queue = this.#queue.map((batch) => batch.filter((message) => message.offset >= offset)).filter((batch) => batch.length > 0);
-    this.#queued = this.#queue.reduce((sum, batch) => sum + batch.length, 0);
-    if (this.#nextOffset === undefined || this.#nextOffset < offset) this.#nextOffset = offset;
-  }
-
-  #split(batch: Message[]): LanePlan {
-    const settings = this.#settings.route.virtualPartitions;
-    if (!settings) return { laneIds: [0], lanes: [batch] };
-    const split = splitIntoLanes(batch, {
-      maxPartitions: settings.maxPartitions,
-      distribution: settings.distribution,
-      reducer: settings.reducer ?? defaultReducer,
-      keyOf: (message) => settings.partitioner(message.partitionerInput()),
-    });
-    if (split.error !== undefined) {
-      const reason = toError(split.error).message;
-      const error = new PartitionerError(
-        `The virtual-partition partitioner of route "${this.topic}" threw on ${this.topic}/${this.partition} ` +
-          `(batch ${batch[0]!.offset}..${batch[batch.length - 1]!.offset}): ${reason}. The batch runs as one lane.`,
-        { cause: split.error },
-      );
-      this.#ports.events.emit('error', { error, topic: this.topic, partition: this.partition, offset: batch[0]!.offset, kind: 'partitioner' });
-    }
-    return split;
-  }
-
-  /** Runs every lane to its end (a failing lane does not stop its siblings); one outcome per lane. */
-  #runLanes(plan: LanePlan, collapsed: boolean): Promise<LaneOutcome[]> {
-    return Promise.all(plan.lanes.map((messages, index) => this.#runLane(plan.laneIds[index]!, messages, collapsed)));
-  }
-
-  async #runLane(lane: number, messages: Message[], collapsed: boolean): Promise<LaneOutcome> {
-    if (this.#revoked || this.#stopping) return { ran: false };
-    const ref = { topic: this.topic, partition: this.partition, lane, size: messages.length };
-    const consumer = this.#consumerFor(lane);
-    attachContext(consumer, {
-      topic: this.topic,
-      partition: this.partition,
-      lane,
-      collapsed,
-      signal: this.#abort.signal,
-      committedMetadata: this.#committedMetadata,
-      events: this.#ports.events,
-      mark: (message, metadata) => this.#mark(message, metadata),
-      shouldStop: () => this.#revoked || this.#stopping,
-      stopSignal: this.#sleepAbort.signal,
-      holdFetching: (hold) => this.#setPaused(`hold:${lane}`, hold),
-      attemptsOf: (offset) => attemptMemoryOf(this.#attempts, offset),
-      transaction: (body) => this.#transactions.run(body, !this.#settings.route.virtualPartitions || collapsed),
-      dispatcher: () => this.#ports.dispatcher(),
-    });
-    this.#runningLanes += 1;
-    this.#ports.events.emit('lane.started', { ...ref, collapsed, at: Date.now() });
-    let error: Error | undefined;
-    try {
-      await consumeLane(consumer, messages);
-    } catch (cause) {
-      error = toError(cause);
-    } finally {
-      this.#runningLanes -= 1;
-    }
-    this.#ports.events.emit('lane.finished', { ...ref, at: Date.now(), ...(error ? { error, revoked: this.#revoked } : {}) });
-    return { ran: true, error };
-  }
-
-  #consumerFor(lane: number): Consumer {
-    let consumer = this.#consumers.get(lane);
-    if (!consumer) {
-      consumer = this.#ports.createConsumer();
-      this.#consumers.set(lane, consumer);
-    }
-    return consumer;
   }
 
   #mark(message: Message, metadata: string | null): boolean {
@@ -565,7 +415,7 @@ export class PartitionProcessor {
     const marked = this.#tracker.mark(message.offset, metadata);
     if (marked) {
       this.#commit(false);
-      if (this.#pauseReasons.has('unmarked')) this.#boundUnmarked();
+      if (this.#pause.holds('unmarked')) this.#boundUnmarked();
     }
     return marked || this.#tracker.isMarked(message.offset);
   }
@@ -577,27 +427,7 @@ export class PartitionProcessor {
     this.#ports.commit({ ...position, finishedCount: this.#tracker.finishedCount, finished: () => this.#tracker.finished() }, urgent);
   }
 
-  #setPaused(reason: string, on: boolean): void {
-    if (on) this.#pauseReasons.add(reason);
-    else this.#pauseReasons.delete(reason);
-    const shouldPause = this.#pauseReasons.size > 0 && !this.#revoked;
-    if (shouldPause === this.#paused) return;
-    this.#paused = shouldPause;
-    const ref = { topic: this.topic, partition: this.partition };
-    if (shouldPause) {
-      this.#ports.pausePartition();
-      this.#ports.events.emit('partition.paused', { ...ref, reason });
-    } else {
-      this.#ports.resumePartition();
-      this.#ports.events.emit('partition.resumed', ref);
-    }
-  }
-
   #sleep(ms: number): Promise<void> {
     return sleep(ms, this.#sleepAbort.signal);
   }
-}
-
-function laneErrors(outcomes: readonly LaneOutcome[]): Error[] {
-  return outcomes.flatMap((outcome) => (outcome.ran && outcome.error ? [outcome.error] : []));
 }

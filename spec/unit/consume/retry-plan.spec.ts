@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { UnrecoverableError } from '../../lib/errors.ts';
-import type { DeadLetterQueueSettings, PauseSettings } from '../../lib/routing/route.ts';
-import { RetryPlan, type AttemptLane, type FailedAttempt, type RetryStep } from '../../lib/consume/retry-plan.ts';
+import { UnrecoverableError } from '../../../lib/errors.ts';
+import type { DeadLetterQueueSettings, PauseSettings } from '../../../lib/routing/route.ts';
+import { RetryPlan, type AttemptLane, type FailedAttempt, type RetryStep } from '../../../lib/consume/retry-plan.ts';
 
 const PAUSE: PauseSettings = { timeout: 1000, maxTimeout: 30_000, exponentialBackoff: true };
 
