@@ -4,9 +4,8 @@
  */
 export { App, createApp, type AppConfig } from './app.ts';
 export type { ReportsOptions } from './reports/publisher.ts';
-export { Job, ConfiguredJob, type JobClass, type JobArguments, type Enqueued, type EnqueueOverrides } from './job/job.ts';
-export type { JobOptions, DispatchMethod, DispatchManyMethod } from './job/options.ts';
-export type { JobHook, AroundHook } from './job/callbacks.ts';
+export { Job, ConfiguredJob, type JobClass, type JobArguments, type Enqueued, type EnqueueOverrides, type JobOptions, type JobHook, type AroundHook } from './job/job.ts';
+export type { DispatchMethod, DispatchManyMethod } from './job/options.ts';
 export { JobHeaders, ENVELOPE_CONTENT_TYPE, type JobEnvelope } from './job/envelope.ts';
 export { JobRegistry } from './job/registry.ts';
 export { DELAY_TIERS, delayTopics, ScheduleHeaders, type DelayTier } from './schedule/tiers.ts';
@@ -14,7 +13,7 @@ export type { RetryOnOptions, RetryWait } from './schedule/retry-wait.ts';
 export { configure, closeDispatcher, type DispatchConfiguration } from './dispatch/default-dispatcher.ts';
 export { Dispatcher, type DispatcherOptions, type DispatcherEvents, type CloseOptions } from './dispatch/dispatcher.ts';
 export type { Delivery, OutboundMessage } from './kafka/outbound-message.ts';
-export type { TransactionHandle } from './dispatch/transaction-context.ts';
+export type { TransactionHandle } from './job/ports.ts';
 export { Consumer, MAX_OFFSET_METADATA_BYTES, type ProducedMessage } from './consume/consumer.ts';
 export { Message, type PartitionerInput } from './kafka/inbound-message.ts';
 export type { WorkerEvents, PartitionRef } from './consume/worker-events.ts';

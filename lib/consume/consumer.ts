@@ -3,7 +3,8 @@ import type { Dispatcher } from '../dispatch/dispatcher.ts';
 import type { Delivery, OutboundMessage } from '../kafka/outbound-message.ts';
 import { OffsetMetadataTooLargeError } from '../errors.ts';
 import type { Message } from '../kafka/inbound-message.ts';
-import { activeTransaction, type TransactionHandle } from '../dispatch/transaction-context.ts';
+import { activeTransaction } from '../dispatch/transaction-context.ts';
+import type { TransactionHandle } from '../job/ports.ts';
 import { MAX_OFFSET_METADATA_BYTES, userMetadataBytes } from './done-map.ts';
 import type { WorkerEmitter } from './worker-events.ts';
 

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Delivery, OutboundMessage } from '../kafka/outbound-message.ts';
-import { activeTransaction, runInTransaction, type TransactionHandle } from '../dispatch/transaction-context.ts';
+import { activeTransaction, runInTransaction } from '../dispatch/transaction-context.ts';
+import type { TransactionHandle } from '../job/ports.ts';
 import { TransactionError, toError } from '../errors.ts';
 import type { KafkaTransaction } from '../kafka/producer.ts';
 import type { Materialized } from './offset-tracker.ts';

@@ -3,7 +3,9 @@ import { createKafka, type KafkaConnection } from '../kafka/client.ts';
 import { logDispatcherEvents } from './dispatcher-log.ts';
 import { resolveLogger, type Logger, type LogLevel } from '../logging/logger.ts';
 import { KafkaProducerSender, type ProducerSettings } from '../kafka/producer.ts';
+import { installJobSender } from '../job/ports.ts';
 import { onShutdownSignal, ShutdownOrder, type ShutdownContext } from '../shutdown.ts';
+import { currentDeliveryScope } from './delivery-scope.ts';
 import { Dispatcher, type DispatcherOptions } from './dispatcher.ts';
 
 /** Settings for the process-wide dispatcher that `performLater` uses. */
@@ -63,6 +65,11 @@ export async function useDispatcher(dispatcher: Dispatcher, handleSignals = fals
   const previous = current;
   const removeHook = handleSignals ? onShutdownSignal(ShutdownOrder.dispatcher, (context) => drainOnSignal(dispatcher, context)) : () => {};
   current = { dispatcher, removeHook };
+  installJobSender({
+    produceSync: (messages) => dispatcher.produceSync(messages),
+    produceAsync: (messages) => dispatcher.produceAsync(messages),
+    trackEnqueue: (enqueuing) => currentDeliveryScope()?.trackStep(enqueuing),
+  });
   if (previous && previous.dispatcher !== dispatcher) {
     previous.removeHook();
     await previous.dispatcher.close();
@@ -108,6 +115,7 @@ export function hasDispatcher(): boolean {
 export async function closeDispatcher(): Promise<void> {
   const closing = current;
   current = undefined;
+  installJobSender(undefined);
   if (!closing) return;
   closing.removeHook();
   await closing.dispatcher.close();

@@ -10,17 +10,6 @@ export interface TransactionScope {
   send(messages: readonly OutboundMessage[]): Promise<Delivery[]>;
 }
 
-/** What a transaction block gets. */
-export interface TransactionHandle {
-  /** Sends messages into the transaction (as does any produce call inside the block). */
-  produce(messages: OutboundMessage | OutboundMessage[]): Promise<Delivery[]>;
-  /** Rolls the block back when it returns: its messages and marks do not take effect. */
-  abort(): void;
-}
-
-/** Runs a block in a transaction (what a worker gives consumers and jobs). */
-export type TransactionRunner = <T>(body: (tx: TransactionHandle) => Promise<T>) => Promise<T>;
-
 const storage = new AsyncLocalStorage<TransactionScope>();
 
 /** The transaction of the current async context, if any. */

@@ -1,18 +1,19 @@
 import { ancestorsFirst } from './class-chain.ts';
-import type { Job } from './job.ts';
 
-/** Runs before or after an action; throwing from a `before` hook cancels the action. */
-export type JobHook = (job: Job<any[]>) => void | Promise<void>;
-/** Wraps an action: call `next()` to run it (or do not, to skip it). */
-export type AroundHook = (job: Job<any[]>, next: () => Promise<void>) => void | Promise<void>;
+/**
+ * Hooks of jobs of type `J`, as stored per class (the public `JobHook` and `AroundHook` of job.ts
+ * set `J` to `Job`): this module knows jobs only as objects whose constructor is their class.
+ */
+type Hook<J> = (job: J) => void | Promise<void>;
+type Around<J> = (job: J, next: () => Promise<void>) => void | Promise<void>;
 
 /** The two actions callbacks attach to, as in ActiveJob. */
 export type JobAction = 'enqueue' | 'perform';
 
-interface ActionHooks {
-  before: JobHook[];
-  after: JobHook[];
-  around: AroundHook[];
+interface ActionHooks<J = never> {
+  before: Hook<J>[];
+  after: Hook<J>[];
+  around: Around<J>[];
 }
 
 const ownHooks = new WeakMap<object, Record<JobAction, ActionHooks>>();
@@ -20,7 +21,7 @@ const ownHooks = new WeakMap<object, Record<JobAction, ActionHooks>>();
 let collectedCache = new WeakMap<object, Partial<Record<JobAction, ActionHooks>>>();
 
 /** Registers a hook on one class (subclasses inherit it). @internal */
-export function addHook(owner: object, action: JobAction, kind: keyof ActionHooks, hook: JobHook | AroundHook): void {
+export function addHook<J>(owner: object, action: JobAction, kind: keyof ActionHooks, hook: Hook<J> | Around<J>): void {
   if (typeof hook !== 'function') {
     throw new TypeError(`A ${kind}${action === 'enqueue' ? 'Enqueue' : 'Perform'} callback must be a function`);
   }
@@ -58,8 +59,8 @@ function walkHooks(jobClass: object, action: JobAction): ActionHooks {
  * Runs `action` inside the job's callbacks: around hooks wrap (outermost first), before hooks run
  * first, after hooks only when the action succeeded.
  */
-export async function runWithCallbacks(job: Job<any[]>, action: JobAction, body: () => Promise<void>): Promise<void> {
-  const hooks = collectHooks(job.constructor, action);
+export async function runWithCallbacks<J extends object>(job: J, action: JobAction, body: () => Promise<void>): Promise<void> {
+  const hooks = collectHooks(job.constructor, action) as ActionHooks<J>;
   if (hooks.before.length === 0 && hooks.after.length === 0 && hooks.around.length === 0) return body();
   const core = async (): Promise<void> => {
     for (const hook of hooks.before) await hook(job);

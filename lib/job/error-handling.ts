@@ -1,30 +1,43 @@
 import { InvalidOptionError, UnrecoverableError } from '../errors.ts';
 import type { RetryWaitSettings } from '../schedule/retry-wait.ts';
 import { ancestorsFirst } from './class-chain.ts';
-import type { Job } from './job.ts';
 
 /** An error class, matched with `instanceof`. */
 export type ErrorClass = abstract new (...args: any[]) => Error;
 
-/** What to do with a job that threw. */
-export type ErrorDecision =
+/**
+ * What error handling reads of a failed job. job.ts's `Job` has it; this module knows jobs only
+ * through it (and their constructor, which is their class), so it does not import job.ts.
+ */
+export interface FailedJob {
+  readonly jobClass: string;
+  readonly jobId: string;
+  /** Failures so far per `retryOn` handler. */
+  readonly exceptionExecutions: Readonly<Record<string, number>>;
+}
+
+/** What to do with a job of type `J` that threw. */
+export type ErrorDecision<J> =
   | { action: 'raise' }
-  | { action: 'retry'; handler: string; wait: RetryWaitSettings<Job<any[]>> | undefined }
+  | { action: 'retry'; handler: string; wait: RetryWaitSettings<J> | undefined }
   | { action: 'give-up'; handler: string; attempts: number }
   | { action: 'discard' };
 
-interface RetryRule {
+interface RetryRule<J> {
   errorClass: ErrorClass;
   /** Executions in all, or a function of the failed job that says how many. */
-  attempts: number | ((job: Job<any[]>) => number);
+  attempts: number | ((job: J) => number);
   /** Set: retry by enqueuing again after this wait. Unset: retry in place. */
-  wait: RetryWaitSettings<Job<any[]>> | undefined;
+  wait: RetryWaitSettings<J> | undefined;
 }
 
-interface ClassRules {
-  retry: RetryRule[];
+/** An `afterDiscard` hook of jobs of type `J` (this module knows jobs only as objects whose constructor is their class). */
+type DiscardHook<J> = (job: J, error: Error) => void | Promise<void>;
+
+interface ClassRules<J = never> {
+  retry: RetryRule<J>[];
   discard: ErrorClass[];
-  afterDiscard: ((job: Job<any[]>, error: Error) => void | Promise<void>)[];
+  afterDiscard: DiscardHook<J>[];
 }
 
 const ownRules = new WeakMap<object, ClassRules>();
@@ -39,7 +52,7 @@ function rulesOf(owner: object): ClassRules {
 }
 
 /** Registers `retryOn`. @internal */
-export function addRetryRule(owner: object, errorClass: ErrorClass, attempts: RetryRule['attempts'], wait: RetryRule['wait']): void {
+export function addRetryRule<J>(owner: object, errorClass: ErrorClass, attempts: RetryRule<J>['attempts'], wait: RetryRule<J>['wait']): void {
   rulesOf(owner).retry.push({ errorClass, attempts, wait });
 }
 
@@ -49,7 +62,7 @@ export function addDiscardRule(owner: object, errorClass: ErrorClass): void {
 }
 
 /** Registers `afterDiscard`. @internal */
-export function addAfterDiscard(owner: object, hook: (job: Job<any[]>, error: Error) => void | Promise<void>): void {
+export function addAfterDiscard<J>(owner: object, hook: DiscardHook<J>): void {
   rulesOf(owner).afterDiscard.push(hook);
 }
 
@@ -72,8 +85,8 @@ function collect(jobClass: object): ClassRules {
  * `exceptionExecutions` count earlier failures per handler, this one not included. An
  * {@link UnrecoverableError} is never retried by a `retryOn` rule (`discardOn` may still drop it).
  */
-export function decideOnError(job: Job<any[]>, error: Error): ErrorDecision {
-  const rules = collect(job.constructor);
+export function decideOnError<J extends FailedJob>(job: J, error: Error): ErrorDecision<J> {
+  const rules = collect(job.constructor) as ClassRules<J>;
   if (rules.discard.some((errorClass) => error instanceof errorClass)) return { action: 'discard' };
   if (error instanceof UnrecoverableError) return { action: 'raise' };
   const rule = rules.retry.find((candidate) => error instanceof candidate.errorClass);
@@ -83,7 +96,7 @@ export function decideOnError(job: Job<any[]>, error: Error): ErrorDecision {
   return attempts >= attemptsOf(rule, job) ? { action: 'give-up', handler, attempts } : { action: 'retry', handler, wait: rule.wait };
 }
 
-function attemptsOf(rule: RetryRule, job: Job<any[]>): number {
+function attemptsOf<J extends FailedJob>(rule: RetryRule<J>, job: J): number {
   if (typeof rule.attempts === 'number') return rule.attempts;
   const attempts = rule.attempts(job);
   if (!Number.isInteger(attempts) || attempts < 1) {
@@ -96,6 +109,6 @@ function attemptsOf(rule: RetryRule, job: Job<any[]>): number {
 }
 
 /** Runs the `afterDiscard` hooks of a job's class. */
-export async function runAfterDiscard(job: Job<any[]>, error: Error): Promise<void> {
-  for (const hook of collect(job.constructor).afterDiscard) await hook(job, error);
+export async function runAfterDiscard<J extends object>(job: J, error: Error): Promise<void> {
+  for (const hook of (collect(job.constructor) as ClassRules<J>).afterDiscard) await hook(job, error);
 }

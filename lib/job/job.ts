@@ -1,17 +1,26 @@
 import { v4 as uuidv4 } from 'uuid';
-import { currentDispatcher } from '../dispatch/default-dispatcher.ts';
-import { currentDeliveryScope } from '../dispatch/delivery-scope.ts';
 import type { OutboundMessage } from '../kafka/outbound-message.ts';
-import type { TransactionHandle, TransactionRunner } from '../dispatch/transaction-context.ts';
 import { InvalidOptionError, TransactionError } from '../errors.ts';
 import { retryWaitSettings, type RetryOnOptions, type RetryWaitSettings } from '../schedule/retry-wait.ts';
 import { routeScheduled } from '../schedule/tiers.ts';
 import { ancestorsFirst } from './class-chain.ts';
-import { addHook, runWithCallbacks, type AroundHook, type JobHook } from './callbacks.ts';
+import { addHook, runWithCallbacks } from './callbacks.ts';
 import { addAfterDiscard, addDiscardRule, addRetryRule, type ErrorClass } from './error-handling.ts';
 import { encodeEnvelope, type JobEnvelope } from './envelope.ts';
+import { installedJobSender, jobSender, type TransactionHandle, type TransactionRunner } from './ports.ts';
 import { refuseUnknownOptions, validateInteger, validateTopicName } from '../validation.ts';
-import { resolveJobOptions, type DispatchMethod, type JobOptions, type ResolvedJobOptions } from './options.ts';
+import { resolveJobOptions, type DispatchMethod, type JobOptionsFor, type ResolvedJobOptionsFor } from './options.ts';
+
+/** Static options of a job class (`static options = {...}`). */
+export type JobOptions = JobOptionsFor<Job<any[]>>;
+
+/** A job class's options after defaults and validation. */
+type ResolvedJobOptions = ResolvedJobOptionsFor<Job<any[]>>;
+
+/** Runs before or after an action; throwing from a `before` hook cancels the action. */
+export type JobHook = (job: Job<any[]>) => void | Promise<void>;
+/** Wraps an action: call `next()` to run it (or do not, to skip it). */
+export type AroundHook = (job: Job<any[]>, next: () => Promise<void>) => void | Promise<void>;
 
 /** The argument tuple of a job type. */
 export type JobArguments<J> = J extends { arguments: infer A extends unknown[] } ? A : never;
@@ -160,15 +169,15 @@ export abstract class Job<Args extends unknown[] = unknown[]> {
     const syncIndexes: number[] = [];
     const asyncIndexes: number[] = [];
     prepared.forEach((p, index) => (p.options.dispatchManyMethod === 'produceManySync' ? syncIndexes : asyncIndexes).push(index));
-    const dispatcher = currentDispatcher();
+    const sender = jobSender();
     const results: Enqueued[] = prepared.map((p) => p.enqueued);
     await Promise.all([
       syncIndexes.length === 0
         ? undefined
-        : dispatcher.produceSync(syncIndexes.map((i) => prepared[i]!.message)).then((deliveries) => {
+        : sender.produceSync(syncIndexes.map((i) => prepared[i]!.message)).then((deliveries) => {
             deliveries.forEach((d, n) => Object.assign(results[syncIndexes[n]!]!, { partition: d.partition, offset: d.offset }));
           }),
-      asyncIndexes.length === 0 ? undefined : dispatcher.produceAsync(asyncIndexes.map((i) => prepared[i]!.message)),
+      asyncIndexes.length === 0 ? undefined : sender.produceAsync(asyncIndexes.map((i) => prepared[i]!.message)),
     ]);
     return results;
   }
@@ -241,7 +250,7 @@ export abstract class Job<Args extends unknown[] = unknown[]> {
    */
   enqueue(overrides: EnqueueOverrides = {}): Promise<Enqueued> {
     const enqueuing = this.#enqueue(overrides);
-    currentDeliveryScope()?.trackStep(enqueuing);
+    installedJobSender()?.trackEnqueue(enqueuing);
     return enqueuing;
   }
 
@@ -250,12 +259,12 @@ export abstract class Job<Args extends unknown[] = unknown[]> {
     await runWithCallbacks(this, 'enqueue', async () => {
       const { message, enqueued, options } = this.#prepare(overrides);
       const method = overrides.dispatchMethod ?? options.dispatchMethod;
-      const dispatcher = currentDispatcher();
+      const sender = jobSender();
       if (method === 'produceSync') {
-        const [delivery] = await dispatcher.produceSync([message]);
+        const [delivery] = await sender.produceSync([message]);
         result = { ...enqueued, partition: delivery!.partition, offset: delivery!.offset };
       } else {
-        await dispatcher.produceAsync([message]);
+        await sender.produceAsync([message]);
         result = enqueued;
       }
     });

@@ -1,14 +1,16 @@
 import { InvalidOptionError } from '../errors.ts';
 import { describeValue, refuseUnknownOptions, validateTopicName } from '../validation.ts';
-import type { Job } from './job.ts';
 
 /** How a single job is sent: await the broker's ack, or buffer and send in batches. */
 export type DispatchMethod = 'produceAsync' | 'produceSync';
 /** How `Job.performAllLater` sends a list of jobs. */
 export type DispatchManyMethod = 'produceManyAsync' | 'produceManySync';
 
-/** Static options of a job class (`static options = {...}`). */
-export interface JobOptions {
+/**
+ * Static options of a job class (`static options = {...}`) whose partitioner receives jobs of type
+ * `J`; the public `JobOptions` (job.ts) sets `J` to `Job`.
+ */
+export interface JobOptionsFor<J> {
   /** The Kafka topic the job is enqueued to (the queue). Default `'default'`. */
   topic?: string;
   /** `'produceAsync'` (default): resolve once buffered. `'produceSync'`: resolve on the broker's ack. */
@@ -19,15 +21,15 @@ export interface JobOptions {
    * The job's partitioning key: the Kafka message key and the `job-key` header. Jobs with one key
    * land in one Kafka partition and, with a header partitioner, in one lane: they run in order.
    */
-  partitioner?: (job: Job<any[]>) => string | undefined;
+  partitioner?: (job: J) => string | undefined;
 }
 
 /** Options after defaults and validation. */
-export interface ResolvedJobOptions {
+export interface ResolvedJobOptionsFor<J> {
   topic: string;
   dispatchMethod: DispatchMethod;
   dispatchManyMethod: DispatchManyMethod;
-  partitioner: ((job: Job<any[]>) => string | undefined) | undefined;
+  partitioner: ((job: J) => string | undefined) | undefined;
 }
 
 const DISPATCH_METHODS: readonly DispatchMethod[] = ['produceAsync', 'produceSync'];
@@ -37,7 +39,7 @@ const KNOWN_OPTIONS = new Set(['topic', 'dispatchMethod', 'dispatchManyMethod', 
  * Applies defaults to a job class's options and validates them.
  * @param owner name used in error messages, e.g. `SendEmail.options`
  */
-export function resolveJobOptions(owner: string, options: JobOptions): ResolvedJobOptions {
+export function resolveJobOptions<J>(owner: string, options: JobOptionsFor<J>): ResolvedJobOptionsFor<J> {
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionError(owner, `expected an object, got ${describeValue(options)}`);
   }

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { InvalidOptionError } from '../../../lib/errors.ts';
 import { Job, jobOptionsOf } from '../../../lib/job/job.ts';
-import type { JobOptions } from '../../../lib/job/options.ts';
+import type { JobOptions } from '../../../lib/job/job.ts';
 import { JobRegistry } from '../../../lib/job/registry.ts';
 
 describe('job options (unit, J6)', () => {
