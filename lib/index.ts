@@ -31,8 +31,9 @@ export type {
 } from './routing/route.ts';
 export { DeadLetterHeaders } from './consume/dead-letter.ts';
 export type { KafkaConnection } from './kafka/client.ts';
-export { startLocalBroker, type LocalBroker } from './local-broker/index.ts';
-export { createLogger, type Logger, type LoggerOptions, type LogFields, type LogLevel, type LogFormat } from './logging/logger.ts';
+export { startLocalBroker, stopLocalBroker, type LocalBroker } from './local-broker/index.ts';
+export { onShutdownStarted, type ShutdownContext } from './shutdown.ts';
+export { createLogger, LOG_LEVELS, type Logger, type LoggerOptions, type LogFields, type LogLevel, type LogFormat } from './logging/logger.ts';
 export {
   PartitaError,
   InvalidOptionError,

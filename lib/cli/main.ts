@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../errors.ts';
-import { onShutdownStarted } from '../shutdown.ts';
 import { parseCommand, refuseExtraArguments } from './args.ts';
 import { importWorkerFile, resolveWorkerFile } from './load-worker-file.ts';
 
@@ -90,7 +89,7 @@ async function runWorker(args: readonly string[], out: (line: string) => void): 
   refuseExtraArguments('worker', positionals, 1);
   const level = values['log-level'];
   if (level !== undefined) {
-    const { LOG_LEVELS } = await import('../logging/logger.ts');
+    const { LOG_LEVELS } = await import('../index.ts');
     if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError('worker', `--log-level expects one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(level)}`);
     process.env.PARTITA_LOG_LEVEL = level;
   }
@@ -102,7 +101,7 @@ async function runWorker(args: readonly string[], out: (line: string) => void): 
     const { superviseWorkers } = await import('./supervisor.ts');
     return superviseWorkers(resolveWorkerFile(file), processes, out);
   }
-  const { App } = await import('../app.ts');
+  const { App, onShutdownStarted } = await import('../index.ts');
   const module = await importWorkerFile(file);
   const app = module.default ?? module.app;
   if (!(app instanceof App)) throw new UsageError('worker', `${file} must export an app made with createApp() (as default or as "app")`);
@@ -134,9 +133,9 @@ async function runKafka(args: readonly string[], out: (line: string) => void): P
     out(`kafka: ${broker.brokers.join(',')}${broker.started ? ' (started)' : ' (already running)'}`);
     return 0;
   }
-  const { spawnSync } = await import('node:child_process');
-  const script = new URL('../../infra/kafka/stop.sh', import.meta.url);
-  return spawnSync('bash', [script.pathname], { stdio: 'inherit' }).status ?? 1;
+  const { stopLocalBroker } = await import('../local-broker/index.ts');
+  await stopLocalBroker();
+  return 0;
 }
 
 function readVersion(): string {

@@ -29,6 +29,15 @@ export async function startLocalBroker(options: { port?: number } = {}): Promise
   return { brokers, started: true, stop: () => runScript('stop.sh', port) };
 }
 
+/**
+ * Stops what `infra/kafka/start.sh` started from this installation: the node on `KAFKA_PORT` (and
+ * the rest of its cluster) when it is set, else every node. Nothing when `KAFKA_BROKERS` is set
+ * (that cluster is not a local one) or when nothing runs.
+ */
+export function stopLocalBroker(): Promise<void> {
+  return runScript('stop.sh');
+}
+
 function answers(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createConnection({ host, port });
@@ -42,24 +51,26 @@ function answers(host: string, port: number): Promise<boolean> {
   });
 }
 
-function runScript(script: string, port: number): Promise<void> {
+/**
+ * Runs an infra/kafka script. With `port`, on that port and without `KAFKA_BROKERS` (the scripts
+ * leave an external cluster alone when it is set; a broker we found or started is local).
+ */
+function runScript(script: string, port?: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    // The scripts leave an external cluster alone when KAFKA_BROKERS is set; ours is local.
-    const { KAFKA_BROKERS: _external, ...env } = process.env;
+    const { KAFKA_BROKERS: _external, ...local } = process.env;
     const child = spawn('bash', [`${INFRA}${script}`], {
-      env: { ...env, KAFKA_PORT: String(port) },
+      env: port === undefined ? process.env : { ...local, KAFKA_PORT: String(port) },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     child.once('error', (error) => reject(new BrokerUnavailableError(`Could not run infra/kafka/${script}: ${error.message}`)));
     child.once('exit', (code) => {
       if (code === 0) resolve();
       else {
-        reject(
-          new BrokerUnavailableError(
-            `infra/kafka/${script} exited with ${code}. It needs java and mvn (apt-get install openjdk-17-jre-headless maven), ` +
-              'or set KAFKA_BROKERS=host:port to use a running cluster.',
-          ),
-        );
+        const hint =
+          script === 'start.sh'
+            ? 'It needs java and mvn (apt-get install openjdk-17-jre-headless maven), or set KAFKA_BROKERS=host:port to use a running cluster.'
+            : 'Its output above says why.';
+        reject(new BrokerUnavailableError(`infra/kafka/${script} exited with ${code}. ${hint}`));
       }
     });
   });
