@@ -1,6 +1,6 @@
 // Invariant: every lane that starts runs on its own lane's consumer and is told once as started and once as finished; no lane starts once the partition stops.
 import type { Dispatcher } from '../dispatch/dispatcher.ts';
-import type { TransactionHandle } from '../dispatch/transaction-context.ts';
+import type { TransactionHandle } from '../job/ports.ts';
 import { PartitionerError, toError } from '../errors.ts';
 import type { RouteDefinition } from '../routing/route.ts';
 import { attachContext, consumeLane, type AttemptMemory, type Consumer } from './consumer.ts';

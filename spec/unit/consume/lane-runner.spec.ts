@@ -4,7 +4,7 @@ import { laneErrors, LaneRunner, type LanePorts } from '../../../lib/consume/lan
 import { Message } from '../../../lib/kafka/inbound-message.ts';
 import { WorkerEmitter } from '../../../lib/consume/worker-events.ts';
 import type { Dispatcher } from '../../../lib/dispatch/dispatcher.ts';
-import type { TransactionHandle } from '../../../lib/dispatch/transaction-context.ts';
+import type { TransactionHandle } from '../../../lib/job/ports.ts';
 import { PartitionerError } from '../../../lib/errors.ts';
 import { RoutesBuilder, type RouteDefinition } from '../../../lib/routing/route.ts';
 
