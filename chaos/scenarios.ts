@@ -178,7 +178,7 @@ export const enqueuerKills: Scenario = async (ctx) => {
       faults.push(`kill -9 of the enqueuer after ${accepted} accepted jobs`);
     }
     const { figures, note } = await run.finish(STALL_MS);
-    const onTopic = new Set((await readTopicSnapshot(new Kafka({ brokers: ctx.cluster.brokers, logLevel: logLevel.NOTHING }), run.topic, 120_000)).map((r) => r.headers['job-id']));
+    const onTopic = new Set((await readTopicSnapshot(new Kafka({ brokers: ctx.cluster.brokers, logLevel: logLevel.NOTHING }), run.topic)).map((r) => r.headers['job-id']));
     const missing = readAccepted(run.acceptedFile).filter((job) => !onTopic.has(job.id));
     for (const job of missing.slice(0, 3)) figures.examples.push(`not on the topic: ${job.id} (key ${job.key}, seq ${job.seq})`);
     figures.lost = Math.max(figures.lost, missing.length);
@@ -254,7 +254,7 @@ export const transactionBounce: Scenario = async (ctx) => {
   const copied = new Set(copies.map((c) => c.value));
   let lost = 0;
   let commitsPastUnfinished = 0;
-  for (const record of await readTopicSnapshot(kafka, input, 120_000)) {
+  for (const record of await readTopicSnapshot(kafka, input)) {
     if (copied.has(`${record.partition}@${record.offset}`)) continue;
     lost += 1;
     note(`lost: input ${record.partition}@${record.offset} has no committed copy`);
@@ -316,7 +316,7 @@ export const leaderMoveDuringSend: Scenario = async (ctx) => {
     ctx.cluster.signal(1, 'SIGCONT');
     await closeDispatcher();
   }
-  const values = (await readTopicSnapshot(new Kafka({ brokers: ctx.cluster.brokers, logLevel: logLevel.NOTHING }), topic, 60_000)).map((r) => r.value?.toString() ?? '').filter((v) => v !== 'warm');
+  const values = (await readTopicSnapshot(new Kafka({ brokers: ctx.cluster.brokers, logLevel: logLevel.NOTHING }), topic)).map((r) => r.value?.toString() ?? '').filter((v) => v !== 'warm');
   const onTopic = new Set(values);
   const lost = accepted === 0 ? 0 : 2 * perPartition - [...onTopic].length;
   if (lost > 0) examples.push(`${lost} messages the resolved produceSync acknowledged are not on the topic (partition 0 has ${values.filter((v) => v.startsWith('0-')).length})`);

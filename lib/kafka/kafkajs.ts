@@ -8,6 +8,7 @@
  */
 import Module, { createRequire } from 'node:module';
 import { filterAbortedRecords } from './aborted-transactions.ts';
+import { PartitaError } from '../errors.ts';
 
 const require = createRequire(import.meta.url);
 const filterPath = require.resolve('kafkajs/src/consumer/filterAbortedMessages.js');
@@ -27,6 +28,21 @@ export const abortedFilterInstalled: boolean = (() => {
 const kafkajs = require('kafkajs') as typeof import('kafkajs');
 
 export const { Kafka, logLevel, CompressionTypes, Partitioners, ConfigResourceTypes } = kafkajs;
+
+/**
+ * A kafkajs cluster (connections to the brokers, metadata, broker requests) made by the client
+ * with its own settings (ssl, sasl, socket factory, retries), as kafkajs makes one for each of its
+ * producers and consumers. kafkajs keeps the factory under a private symbol; tools use it to send
+ * fetch requests at chosen offsets without joining a consumer group (see `partition-reader.ts`).
+ */
+export function clusterOf(kafka: KafkaClientInstance, settings: { isolationLevel: number; allowAutoTopicCreation: boolean }): unknown {
+  const symbol = Object.getOwnPropertySymbols(kafka).find((s) => s.description === 'private:Kafka:createCluster');
+  const create = symbol === undefined ? undefined : (kafka as unknown as Record<symbol, unknown>)[symbol];
+  if (typeof create !== 'function') throw new PartitaError('kafkajs changed: its client no longer has the cluster factory Partita reads topics with (kafkajs 2.2.4 has it)');
+  return (create as (s: typeof settings) => unknown)(settings);
+}
+
+type KafkaClientInstance = InstanceType<typeof Kafka>;
 
 /** kafkajs's table of Kafka protocol errors (type, code, the message its errors carry). */
 export const protocolErrors = (require('kafkajs/src/protocol/error.js') as { errorCodes: { type: string; code: number; message: string }[] }).errorCodes;
