@@ -155,6 +155,38 @@ export class TopicsError extends PartitaError {
   }
 }
 
+/**
+ * Dead letters asked for are not there: the dead-letter topic or partition does not exist, or
+ * offsets chosen for a replay hold no dead letter (`missing`; nothing was replayed then).
+ */
+export class DeadLetterNotFoundError extends TopicsError {
+  constructor(
+    topic: string,
+    /** The chosen offsets that hold no dead letter (empty when the topic or partition is missing). */
+    readonly missing: readonly { partition: number; offset: number }[],
+    message: string,
+  ) {
+    super([topic], message);
+  }
+}
+
+/**
+ * A replay of a dead-letter topic was fenced by another replay of the same topic that started
+ * while it ran. Its transaction was aborted: what it committed before (`replayed`) stays replayed
+ * and marked, nothing else of it was sent. Replay again once the other one finished.
+ */
+export class ReplayConflictError extends TopicsError {
+  constructor(
+    topic: string,
+    /** The dead letters this replay had replayed (and marked) before it was fenced. */
+    readonly replayed: readonly { deadLetter: MessageCoordinates; to: MessageCoordinates }[],
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super([topic], message, options);
+  }
+}
+
 /** Topics a route consumes or a message is sent to do not exist, and nothing will create them. */
 export class MissingTopicError extends TopicsError {}
 

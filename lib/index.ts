@@ -30,6 +30,7 @@ export type {
   DeadLetterQueueOptions,
 } from './routing/route.ts';
 export { DeadLetterHeaders } from './consume/dead-letter.ts';
+export { DeadLetters, type DeadLetter, type DeadLetterCounts, type DeadLetterPage, type ReplayResult } from './admin/index.ts';
 export type { KafkaConnection } from './kafka/client.ts';
 export { startLocalBroker, stopLocalBroker, type LocalBroker } from './local-broker/index.ts';
 export { onShutdownStarted, type ShutdownContext } from './shutdown.ts';
@@ -53,6 +54,8 @@ export {
   NotKafkaBrokerError,
   TopicsError,
   MissingTopicError,
+  DeadLetterNotFoundError,
+  ReplayConflictError,
   TopicNotReadyError,
   ProduceError,
   SerializationError,

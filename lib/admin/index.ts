@@ -1,5 +1,21 @@
 /**
  * `partita/admin`: what operators and tools read from the cluster (topics, consumer groups and
- * their lag, delay tiers).
+ * their lag, delay tiers), and the dead letters of a dead-letter topic: {@link DeadLetters} lists,
+ * pages, shows and replays them (the `partita dlq` command and Partita Web use it).
  */
 export { ClusterReader, type TopicOverview, type PartitionOverview, type GroupOverview, type TopicLag, type PartitionLag, type DelayTierOverview } from './cluster.ts';
+export {
+  DeadLetters,
+  type DeadLettersOptions,
+  type DeadLetterPartition,
+  type DeadLetterCounts,
+  type DeadLetterPageRequest,
+  type DeadLetterPage,
+  type ReplaySelection,
+  type ReplayResult,
+  type ReplayedDeadLetter,
+  type UnreplayedDeadLetter,
+} from './dead-letters.ts';
+export type { DeadLetter, DeadLetterDetail, DeadLetterSource, RecordPosition } from './dead-letter-entry.ts';
+export { replayMarkTopic, type ReplayMark } from './replay-marks.ts';
+export { DeadLetterNotFoundError, ReplayConflictError } from '../errors.ts';

@@ -195,40 +195,6 @@ export function isTooLargeError(error: unknown): boolean {
   return false;
 }
 
-/** What a dead-lettered record says about itself. */
-export interface DeadLetterEntry {
-  /** Where it is in the dead-letter topic. */
-  partition: number;
-  offset: number;
-  sourceTopic: string | undefined;
-  sourcePartition: number | undefined;
-  sourceOffset: number | undefined;
-  sourceConsumerGroup: string | undefined;
-  attempts: number | undefined;
-  errorClass: string | undefined;
-  errorMessage: string | undefined;
-  /** Milliseconds since it was dead-lettered. */
-  ageMs: number;
-}
-
-/** Reads the dead-letter headers of a record. */
-export function describeDeadLetter(record: RawRecord, now = Date.now()): DeadLetterEntry {
-  const number = (value: string | undefined) => (value === undefined || value === '' || Number.isNaN(Number(value)) ? undefined : Number(value));
-  const h = record.headers;
-  return {
-    partition: record.partition,
-    offset: record.offset,
-    sourceTopic: h[DeadLetterHeaders.sourceTopic],
-    sourcePartition: number(h[DeadLetterHeaders.sourcePartition]),
-    sourceOffset: number(h[DeadLetterHeaders.sourceOffset]),
-    sourceConsumerGroup: h[DeadLetterHeaders.sourceConsumerGroup],
-    attempts: number(h[DeadLetterHeaders.sourceAttempts]),
-    errorClass: h[DeadLetterHeaders.errorClass],
-    errorMessage: h[DeadLetterHeaders.errorMessage],
-    ageMs: Math.max(0, now - record.timestamp),
-  };
-}
-
 /** Header naming the dead letter a replayed message came from. */
 export const REPLAYED_FROM_HEADER = 'replayed-from';
 
