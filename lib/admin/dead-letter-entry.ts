@@ -4,13 +4,6 @@ import { decodeEnvelope, JobHeaders } from '../job/envelope.ts';
 import type { RawRecord } from '../kafka/records.ts';
 import type { ReplayMark } from './replay-marks.ts';
 
-/** Where a message was, or went: topic, partition, offset. */
-export interface RecordPosition {
-  topic: string;
-  partition: number;
-  offset: number;
-}
-
 /** Where a dead letter came from, as its `source-*` headers say. */
 export interface DeadLetterSource {
   topic: string | undefined;

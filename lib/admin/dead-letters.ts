@@ -8,8 +8,8 @@ import { PartitionReader, type PartitionOffsets } from '../kafka/partition-reade
 import { KafkaProducerSender, type KafkaTransaction } from '../kafka/producer.ts';
 import type { RawRecord } from '../kafka/records.ts';
 import { defaultLogger, type Logger } from '../logging/logger.ts';
-import { describeDeadLetter, describeDeadLetterDetail, type DeadLetter, type DeadLetterDetail, type RecordPosition } from './dead-letter-entry.ts';
-import { markPartition, readReplayMarks, replayMarkMessage, replayMarkTopic, replayTransactionalId, type ReplayMark } from './replay-marks.ts';
+import { describeDeadLetter, describeDeadLetterDetail, type DeadLetter, type DeadLetterDetail } from './dead-letter-entry.ts';
+import { markPartition, readReplayMarks, replayMarkMessage, replayMarkTopic, replayTransactionalId, type RecordPosition, type ReplayMark } from './replay-marks.ts';
 
 /** How to reach the cluster whose dead letters are read. */
 export interface DeadLettersOptions {

@@ -16,6 +16,6 @@ export {
   type ReplayedDeadLetter,
   type UnreplayedDeadLetter,
 } from './dead-letters.ts';
-export type { DeadLetter, DeadLetterDetail, DeadLetterSource, RecordPosition } from './dead-letter-entry.ts';
-export { replayMarkTopic, type ReplayMark } from './replay-marks.ts';
+export type { DeadLetter, DeadLetterDetail, DeadLetterSource } from './dead-letter-entry.ts';
+export { replayMarkTopic, type ReplayMark, type RecordPosition } from './replay-marks.ts';
 export { DeadLetterNotFoundError, ReplayConflictError } from '../errors.ts';

@@ -1,6 +1,12 @@
 import type { OutboundMessage } from '../kafka/outbound-message.ts';
 import type { RawRecord } from '../kafka/records.ts';
-import type { RecordPosition } from './dead-letter-entry.ts';
+
+/** Where a message was, or went: topic, partition, offset. */
+export interface RecordPosition {
+  topic: string;
+  partition: number;
+  offset: number;
+}
 
 /**
  * That a dead letter was replayed: when, and where the replayed message went. Written to the

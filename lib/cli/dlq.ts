@@ -1,5 +1,5 @@
 import { DeadLetterNotFoundError, DeadLetters, type DeadLetter, type ReplaySelection } from '../admin/index.ts';
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../index.ts';
 import { parseCommand, refuseExtraArguments } from './args.ts';
 
 const LIST_USAGE = `usage: partita dlq list <dlq-topic> [options]
