@@ -1,137 +1,25 @@
 import type { KafkaClient as Kafka } from './kafka/kafkajs.ts';
-import { backoffDelay, DEFAULT_PAUSE, RESTART_BACKOFF } from './consume/backoff.ts';
+import { resolveConfig, type AppConfig, type ResolvedConfig } from './config.ts';
+import { backoffDelay, RESTART_BACKOFF } from './consume/backoff.ts';
 import { sleep } from './consume/sleep.ts';
 import { JobHold } from './consume/job-hold.ts';
 import { Worker } from './consume/worker.ts';
 import { WorkerEmitter, type WorkerEvents } from './consume/worker-events.ts';
 import { currentDispatcher, hasDispatcher, useDispatcher, closeDispatcher } from './dispatch/default-dispatcher.ts';
-import { Dispatcher, type DispatcherOptions } from './dispatch/dispatcher.ts';
+import { Dispatcher } from './dispatch/dispatcher.ts';
 import { ConsumerRestartError, InvalidOptionError, toError } from './errors.ts';
-import { refuseUnknownOptions, validateTimerMs } from './validation.ts';
-import type { JobClass } from './job/job.ts';
 import { JobRegistry } from './job/registry.ts';
 import { checkDeclaredTopics, ensureTopics, maxMessageBytes, partitionCounts, withAdmin } from './kafka/admin.ts';
-import { createKafka, type KafkaConnection } from './kafka/client.ts';
+import { kafkaClient } from './kafka/client.ts';
 import { logDispatcherEvents } from './dispatch/dispatcher-log.ts';
-import { resolveLogger, type Logger, type LogLevel } from './logging/logger.ts';
+import type { Logger } from './logging/logger.ts';
 import { logWorkerEvents } from './consume/worker-log.ts';
-import type { ConsumerSettings } from './kafka/consumer-client.ts';
 import { KafkaProducerSender } from './kafka/producer.ts';
 import { discoverTopics, validatePatterns } from './routing/patterns.ts';
-import { RoutesBuilder, validatePause, type PauseSettings, type RouteDefinition } from './routing/route.ts';
+import { RoutesBuilder, type RouteDefinition } from './routing/route.ts';
 import { delayRoutes } from './routing/delay-routes.ts';
-import { ReportPublisher, resolveReportsOptions, type ReportsOptions } from './reports/publisher.ts';
+import { ReportPublisher } from './reports/publisher.ts';
 import { onShutdownSignal, ShutdownOrder } from './shutdown.ts';
-
-/** Configuration of a worker app. */
-export interface AppConfig {
-  /** Client id sent to Kafka; also the default group id. Default `partita`. */
-  clientId?: string;
-  /** How to reach Kafka. */
-  kafka: KafkaConnection;
-  /** Consumer group. Default: the client id. */
-  groupId?: string;
-  /** The job classes this worker may run. Messages naming any other class fail. */
-  jobs?: JobClass[];
-  /** Group membership and fetch settings. */
-  consumer?: Omit<ConsumerSettings, 'groupId'>;
-  /** Backoff after a failed batch. Default `{ timeout: 1000, maxTimeout: 30000, exponentialBackoff: true }`. */
-  pause?: Partial<PauseSettings>;
-  /** Per partition: pause fetching while this many messages wait to start. Default 1000. */
-  maxBufferedMessages?: number;
-  /**
-   * Most messages in one batch: the unit that is split into lanes and whose end is a commit point.
-   * Larger batches keep lanes busier; smaller ones hold back fewer finished jobs from the commit
-   * behind a slow lane (and so repeat fewer after a rebalance). Default 500.
-   */
-  maxBatchSize?: number;
-  /** Longest a mark waits before its offset is committed, in ms. Default 250. */
-  commitIntervalMs?: number;
-  /** How long `stop()` lets running jobs finish, in ms. Default 30 000. */
-  shutdownTimeoutMs?: number;
-  /** How often patterns look for new topics, in ms. Default 5 000, or 60 000 when NODE_ENV=production. */
-  discoveryIntervalMs?: number;
-  /** Bounds of the app's producer (jobs enqueued from jobs, consumers' produce). */
-  dispatch?: DispatcherOptions;
-  /**
-   * Prefix of transactional ids; each input partition's producer is `<prefix><group>-<topic>-<partition>`.
-   * Set it when several apps share a group name on one cluster. Default ''.
-   */
-  transactionalIdPrefix?: string;
-  /** Stop gracefully on SIGINT/SIGTERM. Default false for `app.run()`; the `partita worker` command turns it on. */
-  handleSignals?: boolean;
-  /**
-   * Where the app logs what it does (start, failures with stacks, backoffs, dead letters,
-   * rebalances, stop) and kafkajs's lines: any pino logger, or an object with pino's level methods.
-   * @defaultValue the process's logger: `PARTITA_LOG_LEVEL` (else `info`), `PARTITA_LOG_FORMAT` (else `text`), on stderr
-   */
-  logger?: Logger;
-  /**
-   * Level of the app's own logger, when no `logger` is given.
-   * @defaultValue `PARTITA_LOG_LEVEL`, else `'info'`
-   */
-  logLevel?: LogLevel;
-  /**
-   * Worker reports: every `intervalMs` the app publishes what it runs (process, partitions, running
-   * jobs, counts, recent errors) to the `partita.reports` topic, and each failure to
-   * `partita.errors` (see `partita/reports`). `false` turns them off.
-   * @defaultValue `{ intervalMs: 5000 }`
-   */
-  reports?: ReportsOptions | false;
-}
-
-/** Every option name, so that a misspelt one is refused by name (the compiler keeps these lists complete). */
-const APP_OPTIONS = {
-  clientId: true,
-  kafka: true,
-  groupId: true,
-  jobs: true,
-  consumer: true,
-  pause: true,
-  maxBufferedMessages: true,
-  maxBatchSize: true,
-  commitIntervalMs: true,
-  shutdownTimeoutMs: true,
-  discoveryIntervalMs: true,
-  dispatch: true,
-  transactionalIdPrefix: true,
-  handleSignals: true,
-  logger: true,
-  logLevel: true,
-  reports: true,
-} satisfies Record<keyof AppConfig, true>;
-const CONSUMER_OPTIONS = {
-  sessionTimeout: true,
-  rebalanceTimeout: true,
-  heartbeatInterval: true,
-  maxBytesPerPartition: true,
-  maxWaitTimeInMs: true,
-} satisfies Record<keyof NonNullable<AppConfig['consumer']>, true>;
-const PAUSE_OPTIONS = { timeout: true, maxTimeout: true, exponentialBackoff: true } satisfies Record<keyof PauseSettings, true>;
-const DISPATCH_OPTIONS = {
-  batchSize: true,
-  batchBytes: true,
-  lingerMs: true,
-  maxBufferedMessages: true,
-  maxMessageBytes: true,
-  deliveryTimeoutMs: true,
-  retryBackoffMs: true,
-} satisfies Record<keyof DispatcherOptions, true>;
-
-/** Refuses unknown option names of createApp and of its nested objects (`kafka` is checked by createKafka). */
-function refuseUnknownAppOptions(config: AppConfig): void {
-  refuseUnknownOptions('createApp', config, Object.keys(APP_OPTIONS));
-  const nested = [
-    ['consumer', config.consumer, CONSUMER_OPTIONS],
-    ['pause', config.pause, PAUSE_OPTIONS],
-    ['dispatch', config.dispatch, DISPATCH_OPTIONS],
-  ] as const;
-  for (const [name, value, known] of nested) {
-    if (value === undefined) continue;
-    if (value === null || typeof value !== 'object') throw new InvalidOptionError(`createApp.${name}`, `expected an object, got ${String(value)}`);
-    refuseUnknownOptions(`createApp.${name}`, value, Object.keys(known));
-  }
-}
 
 /**
  * A worker app: routes, job registry, and the engine that runs them.
@@ -143,7 +31,8 @@ function refuseUnknownAppOptions(config: AppConfig): void {
  * ```
  */
 export class App extends WorkerEmitter {
-  readonly config: AppConfig;
+  /** The app's configuration, resolved: every option with its default (see `resolveConfig`). */
+  readonly config: ResolvedConfig;
   readonly registry: JobRegistry;
   /** What the app logs through (see `AppConfig.logger`). */
   readonly logger: Logger;
@@ -169,34 +58,21 @@ export class App extends WorkerEmitter {
 
   constructor(config: AppConfig) {
     super();
-    if (config === null || typeof config !== 'object') throw new InvalidOptionError('createApp', 'expected a configuration object');
-    refuseUnknownAppOptions(config);
-    this.config = config;
-    this.logger = resolveLogger(config.logger, config.logLevel, 'createApp');
-    this.#kafka = createKafka({ ...config.kafka, clientId: config.clientId ?? config.kafka?.clientId }, 'createApp.kafka', this.logger);
-    this.registry = new JobRegistry(config.jobs ?? []);
-    if (config.pause !== undefined) validatePause('createApp.pause', config.pause);
-    for (const name of ['maxBufferedMessages', 'maxBatchSize'] as const) {
-      const value = config[name];
-      if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value < 1)) {
-        throw new InvalidOptionError(`createApp.${name}`, `expected a number >= 1, got ${String(value)}`);
-      }
-    }
-    for (const name of ['commitIntervalMs', 'shutdownTimeoutMs', 'discoveryIntervalMs'] as const) {
-      validateTimerMs(`createApp.${name}`, config[name], name === 'discoveryIntervalMs' ? 1 : 0);
-    }
+    this.config = resolveConfig(config);
+    this.logger = this.config.logger;
+    this.#kafka = kafkaClient(this.config.kafka, this.logger);
+    this.registry = new JobRegistry([...this.config.jobs]);
     logWorkerEvents(this, this.logger);
-    const reportIntervalMs = resolveReportsOptions('createApp.reports', config.reports);
-    if (reportIntervalMs !== undefined) {
+    if (this.config.reports !== false) {
       const context = {
         kafka: this.#kafka,
         events: this,
         groupId: this.groupId,
-        clientId: config.clientId ?? config.kafka.clientId ?? 'partita',
+        clientId: this.config.clientId,
         loads: () => this.#worker?.partitionLoads() ?? [],
         logger: this.logger,
       };
-      this.#reports = new ReportPublisher(context, reportIntervalMs);
+      this.#reports = new ReportPublisher(context, this.config.reports.intervalMs);
     }
   }
 
@@ -207,7 +83,7 @@ export class App extends WorkerEmitter {
 
   /** The consumer group this app joins. */
   get groupId(): string {
-    return this.config.groupId ?? this.config.clientId ?? this.config.kafka.clientId ?? 'partita';
+    return this.config.groupId;
   }
 
   /** Declares routes: `app.routes((r) => { r.activeJobTopic('jobs'); r.topic('events', Events); })`. */
@@ -243,7 +119,7 @@ export class App extends WorkerEmitter {
     if (this.#stopping) return;
     if (this.#activeRoutes.length > 0) await this.#startWorker();
     if (this.#stopping || patterns.length === 0) return;
-    const interval = this.config.discoveryIntervalMs ?? (process.env.NODE_ENV === 'production' ? 60_000 : 5_000);
+    const interval = this.config.discoveryIntervalMs;
     this.#discoveryTimer = setInterval(() => {
       this.#reconfiguring = this.#reconfiguring.then(() => this.#pickUpNewTopics());
     }, interval);
@@ -321,15 +197,16 @@ export class App extends WorkerEmitter {
     const { routes, deadLetterPartitions, deadLetterMaxMessageBytes } = await prepared;
     if (this.#stopping) return;
     const worker = new Worker(this.#kafka, routes, this.registry, () => this.dispatcher, this, {
-      consumer: { ...this.config.consumer, groupId: this.groupId },
-      pause: { ...DEFAULT_PAUSE, ...this.config.pause },
-      maxBufferedMessages: this.config.maxBufferedMessages ?? 1000,
-      maxBatchSize: Math.floor(this.config.maxBatchSize ?? 500),
-      commitIntervalMs: this.config.commitIntervalMs ?? 250,
-      shutdownTimeoutMs: this.config.shutdownTimeoutMs ?? 30_000,
+      groupId: this.config.groupId,
+      consumer: this.config.consumer,
+      pause: this.config.pause,
+      maxBufferedMessages: this.config.maxBufferedMessages,
+      maxBatchSize: this.config.maxBatchSize,
+      commitIntervalMs: this.config.commitIntervalMs,
+      shutdownTimeoutMs: this.config.shutdownTimeoutMs,
       deadLetterPartitions,
       deadLetterMaxMessageBytes,
-      transactionalIdPrefix: this.config.transactionalIdPrefix ?? '',
+      transactionalIdPrefix: this.config.transactionalIdPrefix,
       jobHold: this.#jobHold,
     });
     this.#worker = worker;
@@ -430,4 +307,4 @@ export function createApp(config: AppConfig): App {
   return new App(config);
 }
 
-export type { WorkerEvents };
+export type { AppConfig, WorkerEvents };

@@ -2,7 +2,8 @@
  * Partita: background jobs for Node.js and TypeScript on Apache Kafka.
  * This module is the whole public surface.
  */
-export { App, createApp, type AppConfig } from './app.ts';
+export { App, createApp } from './app.ts';
+export { resolveConfig, configRows, CONFIG_OPTIONS, ROUTE_OPTIONS, type AppConfig, type ResolvedConfig, type OptionEntry, type ConfigRow } from './config.ts';
 export type { ReportsOptions } from './reports/publisher.ts';
 export { Job, ConfiguredJob, type JobClass, type JobArguments, type Enqueued, type EnqueueOverrides, type JobOptions, type JobHook, type AroundHook } from './job/job.ts';
 export type { DispatchMethod, DispatchManyMethod } from './job/options.ts';

@@ -9,6 +9,7 @@ commands:
   worker <file>               run the app a worker file exports
   kafka start|stop            start or stop the local development broker
   dlq list|replay             read a dead-letter topic, send dead letters back
+  config [<file>]             every option with its default (or the values a worker file's app resolved)
 
 options:
   -h, --help                  show help (every command and subcommand has one)
@@ -61,6 +62,10 @@ export async function runCli(argv: readonly string[], out: (line: string) => voi
       return runWorker(rest, out);
     case 'kafka':
       return runKafka(rest, out);
+    case 'config': {
+      const { runConfig } = await import('./config.ts');
+      return runConfig(rest, out);
+    }
     case 'dlq': {
       const { runDlq } = await import('./dlq.ts');
       return runDlq(rest, out);
@@ -69,7 +74,7 @@ export async function runCli(argv: readonly string[], out: (line: string) => voi
       const { values, positionals } = parseCommand('', argv, { version: { type: 'boolean', short: 'v' } });
       if (values.version) out(readVersion());
       else if (values.help || argv.length === 0) out(USAGE);
-      else throw new UsageError('', `unknown command ${JSON.stringify(positionals[0])}: expected worker, kafka or dlq`);
+      else throw new UsageError('', `unknown command ${JSON.stringify(positionals[0])}: expected worker, kafka, dlq or config`);
       return 0;
     }
   }

@@ -1,7 +1,6 @@
 import type { PauseSettings } from '../routing/route.ts';
 
 export type { PauseSettings };
-export const DEFAULT_PAUSE: PauseSettings = { timeout: 1000, maxTimeout: 30_000, exponentialBackoff: true };
 
 /**
  * Waits before the engine tries again to start what failed to start (a new consumer after kafkajs

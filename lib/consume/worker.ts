@@ -7,7 +7,7 @@ import { KafkaProducerSender } from '../kafka/producer.ts';
 import type { Assignment, RawBatch } from '../kafka/records.ts';
 import type { PauseSettings, RouteDefinition } from '../routing/route.ts';
 import { diffAssignments, partitionKey } from './assignment.ts';
-import { backoffDelay, DEFAULT_PAUSE, RESTART_BACKOFF } from './backoff.ts';
+import { backoffDelay, RESTART_BACKOFF } from './backoff.ts';
 import { Committer } from './committer.ts';
 import { Consumer } from './consumer.ts';
 import { DEFAULT_TOPIC_MAX_MESSAGE_BYTES } from './dead-letter.ts';
@@ -17,24 +17,27 @@ import type { JobHold } from './job-hold.ts';
 import { PartitionProcessor } from './partition-processor.ts';
 import type { WorkerEmitter } from './worker-events.ts';
 
-/** Engine settings of a worker. */
+/** Engine settings of a worker: the app's resolved configuration (defaults in `config.ts`) and what it learnt of the topics. */
 export interface WorkerSettings {
+  /** The consumer group. */
+  groupId: string;
+  /** Group membership and fetch settings. */
   consumer: ConsumerSettings;
-  /** App-wide backoff after failures; routes may override. */
-  pause: Partial<PauseSettings>;
-  /** Per partition: pause fetching while this many messages wait to start. Default 1000. */
+  /** App-wide backoff after failures; routes may override it. */
+  pause: PauseSettings;
+  /** Per partition: pause fetching while this many messages wait to start. */
   maxBufferedMessages: number;
-  /** Most messages in one batch (one set of lanes, one commit point). Default 500. */
+  /** Most messages in one batch (one set of lanes, one commit point). */
   maxBatchSize: number;
-  /** Longest a mark waits before its offset is committed. Default 250 ms. */
+  /** Longest a mark waits before its offset is committed, in ms. */
   commitIntervalMs: number;
-  /** How long `stop()` lets running jobs finish before it gives up on them. Default 30 000 ms. */
+  /** How long `stop()` lets running jobs finish before it gives up on them, in ms. */
   shutdownTimeoutMs: number;
   /** Partitions of each dead-letter topic the routes use. */
   deadLetterPartitions: ReadonlyMap<string, number>;
   /** `max.message.bytes` of each dead-letter topic the routes use (the broker's default when unknown). */
   deadLetterMaxMessageBytes: ReadonlyMap<string, number>;
-  /** Prefix of the transactional ids (`<prefix><group>-<topic>-<partition>`). Default ''. */
+  /** Prefix of the transactional ids (`<prefix><group>-<topic>-<partition>`). */
   transactionalIdPrefix: string;
   /** The app's pause of jobs: job lanes start no job while it is held. */
   jobHold: JobHold;
@@ -92,7 +95,7 @@ export class Worker {
   }
 
   get groupId(): string {
-    return this.#settings.consumer.groupId;
+    return this.#settings.groupId;
   }
 
   /** What runs and waits now on each assigned partition (for reports and metrics). */
@@ -112,7 +115,7 @@ export class Worker {
   async start(): Promise<void> {
     const joined = new Promise<void>((resolve) => (this.#joined = resolve));
     await this.#startClient();
-    const timeout = this.#settings.consumer.rebalanceTimeout ?? 60_000;
+    const timeout = this.#settings.consumer.rebalanceTimeout;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([joined, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeout)))]);
     clearTimeout(timer);
@@ -182,7 +185,7 @@ export class Worker {
 
   /** Connects a new consumer client and starts it; a client that fails to start is closed again. */
   async #startClient(): Promise<void> {
-    const client = new KafkaConsumerClient(this.#kafka, this.#settings.consumer);
+    const client = new KafkaConsumerClient(this.#kafka, this.#settings.groupId, this.#settings.consumer);
     this.#client = client;
     const subscriptions = [...this.#routes.values()].map((route) => ({ topic: route.topic, fromBeginning: route.initialOffset === 'earliest' }));
     const started = client.start(subscriptions, {
@@ -317,7 +320,7 @@ export class Worker {
         route,
         topic,
         partition,
-        pause: { ...DEFAULT_PAUSE, ...this.#settings.pause, ...route.pause },
+        pause: { ...this.#settings.pause, ...route.pause },
         maxBufferedMessages: this.#settings.maxBufferedMessages,
         maxBatchSize: this.#settings.maxBatchSize,
         committedAtAssignment: (committed ?? this.#fetchCommitted([topic])).then((offsets) => offsets.get(topic)?.get(partition)),

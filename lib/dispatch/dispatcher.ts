@@ -75,7 +75,8 @@ interface Entry {
 
 type AttemptResult = { sent: Delivery[] } | { error: Error } | { expired: true };
 
-const DEFAULTS: Required<DispatcherOptions> = {
+/** The dispatcher's bounds when none are given (an app's and `configure()`'s alike). */
+export const DISPATCHER_DEFAULTS: Readonly<Required<DispatcherOptions>> = {
   batchSize: 1000,
   batchBytes: 900_000,
   lingerMs: 5,
@@ -126,7 +127,7 @@ export class Dispatcher extends TypedEmitter<DispatcherEvents> {
     super();
     this.#sender = sender;
     this.#hooks = hooks;
-    this.options = validateOptions(options);
+    this.options = resolveDispatcherOptions(options);
   }
 
   /** Messages buffered and not yet acknowledged. */
@@ -491,13 +492,19 @@ function lostMessageOf(message: OutboundMessage): LostMessage {
   return { topic: message.topic, ...(jobId === undefined ? {} : { jobId }), ...(jobClass === undefined ? {} : { jobClass }) };
 }
 
-function validateOptions(options: DispatcherOptions): Required<DispatcherOptions> {
-  refuseUnknownOptions('dispatch', options, Object.keys(DEFAULTS));
-  const resolved = { ...DEFAULTS, ...options };
+/**
+ * Validates dispatcher bounds and fills in {@link DISPATCHER_DEFAULTS}: an unknown name or a value
+ * that is not a number in range is an {@link InvalidOptionError} naming `<option>.<name>`.
+ * @param option the name errors start with, e.g. `createApp.dispatch`
+ */
+export function resolveDispatcherOptions(options: DispatcherOptions, option = 'dispatch'): Required<DispatcherOptions> {
+  if (options === null || typeof options !== 'object') throw new InvalidOptionError(option, `expected an object, got ${String(options)}`);
+  refuseUnknownOptions(option, options, Object.keys(DISPATCHER_DEFAULTS));
+  const resolved = { ...DISPATCHER_DEFAULTS, ...options };
   for (const [name, value] of Object.entries(resolved)) {
     const min = name === 'lingerMs' || name === 'retryBackoffMs' ? 0 : 1;
     if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
-      throw new InvalidOptionError(`dispatch.${name}`, `expected a number >= ${min}, got ${String(value)}`);
+      throw new InvalidOptionError(`${option}.${name}`, `expected a number >= ${min}, got ${String(value)}`);
     }
   }
   return resolved;

@@ -8,7 +8,7 @@ import { kafkaLogCreator, type KafkaLogPort } from './kafka-log.ts';
 export interface KafkaConnection {
   /** `host:port` of one or more brokers. Use `127.0.0.1`, not `localhost` (IPv6 first on Node ≥ 17). */
   brokers: string[];
-  /** Client id sent to the brokers. Default `partita`. */
+  /** Client id sent to the brokers. @defaultValue `'partita'` */
   clientId?: string;
   /**
    * Which of kafkajs's own lines reach Partita's logger: `nothing`, `error`, `warn`, `info`,
@@ -16,7 +16,7 @@ export interface KafkaConnection {
    * @defaultValue `'warn'`
    */
   logLevel?: 'nothing' | 'error' | 'warn' | 'info' | 'debug';
-  /** Extra kafkajs client settings (ssl, sasl, timeouts), passed through. */
+  /** Extra kafkajs client settings (ssl, sasl, timeouts), passed through. @defaultValue `{}` */
   client?: Omit<KafkaJsConfig, 'brokers' | 'clientId' | 'logLevel' | 'logCreator'>;
   /**
    * How long the first contact with the brokers (when a worker starts, when a dispatcher first
@@ -37,14 +37,27 @@ const LOG_LEVELS = {
   debug: KafkaLogLevel.DEBUG,
 } as const;
 
+/** The connection settings that have defaults, and those defaults. */
+export const KAFKA_CONNECTION_DEFAULTS = {
+  /** Client id sent to the brokers. */
+  clientId: 'partita',
+  /** Which of kafkajs's own lines reach Partita's logger. */
+  logLevel: 'warn',
+  /** Bound of the first contact with the brokers, in ms. */
+  connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS,
+} as const satisfies Partial<KafkaConnection>;
+
+/** A connection after {@link resolveKafkaConnection}: every setting present. */
+export type ResolvedKafkaConnection = Required<KafkaConnection>;
+
 let warnedAboutFilter = false;
 
 /**
- * Validates a connection description and builds the kafkajs client for it.
+ * Validates a connection description (unknown names, brokers, `logLevel`, `connectTimeoutMs`) and
+ * fills in {@link KAFKA_CONNECTION_DEFAULTS}.
  * @param option name used in errors, e.g. `createApp.kafka`
- * @param logger where kafkajs's log lines go (see {@link kafkaLogCreator})
  */
-export function createKafka(connection: KafkaConnection, option: string, logger: KafkaLogPort): KafkaClient {
+export function resolveKafkaConnection(connection: KafkaConnection, option: string): ResolvedKafkaConnection {
   if (connection === null || typeof connection !== 'object') {
     throw new InvalidOptionError(option, 'expected { brokers: ["127.0.0.1:9092"] }');
   }
@@ -53,14 +66,35 @@ export function createKafka(connection: KafkaConnection, option: string, logger:
     throw new InvalidOptionError(`${option}.brokers`, `expected a non-empty list of "host:port", got ${JSON.stringify(brokers)}`);
   }
   refuseUnknownOptions(option, connection, Object.keys(CONNECTION_OPTIONS));
-  const connectTimeoutMs = connection.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  const connectTimeoutMs = connection.connectTimeoutMs ?? KAFKA_CONNECTION_DEFAULTS.connectTimeoutMs;
   if (typeof connectTimeoutMs !== 'number' || !Number.isFinite(connectTimeoutMs) || connectTimeoutMs < 1) {
     throw new InvalidOptionError(`${option}.connectTimeoutMs`, `expected milliseconds >= 1, got ${String(connectTimeoutMs)}`);
   }
-  const level = connection.logLevel ?? 'warn';
-  if (!(level in LOG_LEVELS)) {
-    throw new InvalidOptionError(`${option}.logLevel`, `expected one of ${Object.keys(LOG_LEVELS).join(', ')}, got ${JSON.stringify(level)}`);
+  const logLevel = connection.logLevel ?? KAFKA_CONNECTION_DEFAULTS.logLevel;
+  if (!(logLevel in LOG_LEVELS)) {
+    throw new InvalidOptionError(`${option}.logLevel`, `expected one of ${Object.keys(LOG_LEVELS).join(', ')}, got ${JSON.stringify(logLevel)}`);
   }
+  const clientId = connection.clientId ?? KAFKA_CONNECTION_DEFAULTS.clientId;
+  if (typeof clientId !== 'string') throw new InvalidOptionError(`${option}.clientId`, `expected a string, got ${typeof clientId}`);
+  const client = connection.client ?? {};
+  if (client === null || typeof client !== 'object') throw new InvalidOptionError(`${option}.client`, `expected an object of kafkajs settings, got ${String(client)}`);
+  return { brokers: [...brokers], clientId, logLevel, client, connectTimeoutMs };
+}
+
+/**
+ * Validates a connection description and builds the kafkajs client for it.
+ * @param option name used in errors, e.g. `configure.kafka`
+ * @param logger where kafkajs's log lines go (see {@link kafkaLogCreator})
+ */
+export function createKafka(connection: KafkaConnection, option: string, logger: KafkaLogPort): KafkaClient {
+  return kafkaClient(resolveKafkaConnection(connection, option), logger);
+}
+
+/**
+ * Builds the kafkajs client for a resolved connection.
+ * @param logger where kafkajs's log lines go (see {@link kafkaLogCreator})
+ */
+export function kafkaClient(connection: ResolvedKafkaConnection, logger: KafkaLogPort): KafkaClient {
   if (!abortedFilterInstalled && !warnedAboutFilter) {
     warnedAboutFilter = true;
     logger.warn(
@@ -69,12 +103,12 @@ export function createKafka(connection: KafkaConnection, option: string, logger:
         'transactions through) is in use. Import partita before kafkajs.',
     );
   }
-  const settings = { ...connection.client, brokers, clientId: connection.clientId ?? 'partita' };
+  const settings = { ...connection.client, brokers: connection.brokers, clientId: connection.clientId };
   const kafka = new Kafka({
     ...settings,
-    logLevel: LOG_LEVELS[level],
+    logLevel: LOG_LEVELS[connection.logLevel],
     logCreator: kafkaLogCreator(logger),
   });
-  registerBrokerCheck(kafka, settings, connectTimeoutMs);
+  registerBrokerCheck(kafka, settings, connection.connectTimeoutMs);
   return kafka;
 }

@@ -2,23 +2,22 @@ import type { Admin, Consumer, EachBatchPayload, IHeaders, KafkaClient as Kafka,
 import { toError } from '../errors.ts';
 import { createHeaders, type Assignment, type OffsetCommit, type RawBatch, type RawRecord } from './records.ts';
 
-/** Group membership and fetch settings. */
+/** Group membership and fetch settings (an app's defaults: `CONFIG_OPTIONS.consumer` in `config.ts`). */
 export interface ConsumerSettings {
-  groupId: string;
-  /** Default 30 000 ms. */
-  sessionTimeout?: number;
-  /** Default 60 000 ms. */
-  rebalanceTimeout?: number;
-  /** Default 3 000 ms. */
-  heartbeatInterval?: number;
-  /** Most bytes fetched per partition per request. Default 1 MiB. */
-  maxBytesPerPartition?: number;
+  /** Ms without heartbeats before the broker removes the member. @defaultValue 30000 */
+  sessionTimeout: number;
+  /** Ms the members have to rejoin a rebalance. @defaultValue 60000 */
+  rebalanceTimeout: number;
+  /** Ms between heartbeats. @defaultValue 3000 */
+  heartbeatInterval: number;
+  /** Most bytes fetched per partition per request. @defaultValue 1048576 (1 MiB) */
+  maxBytesPerPartition: number;
   /**
-   * Longest the broker holds a fetch waiting for data. Default 100 ms. kafkajs also sleeps this
-   * long whenever every partition of a broker is paused, so it bounds how fast a resumed
-   * partition is fetched again.
+   * Longest the broker holds a fetch waiting for data, in ms. kafkajs also sleeps this long
+   * whenever every partition of a broker is paused, so it bounds how fast a resumed partition is
+   * fetched again. @defaultValue 100
    */
-  maxWaitTimeInMs?: number;
+  maxWaitTimeInMs: number;
 }
 
 /** What the engine hears from the consumer. Handlers must not throw; the client guards anyway. */
@@ -41,17 +40,9 @@ export class KafkaConsumerClient {
   readonly #groupId: string;
   #running = false;
 
-  constructor(kafka: Kafka, settings: ConsumerSettings) {
-    this.#groupId = settings.groupId;
-    this.#consumer = kafka.consumer({
-      groupId: settings.groupId,
-      sessionTimeout: settings.sessionTimeout ?? 30_000,
-      rebalanceTimeout: settings.rebalanceTimeout ?? 60_000,
-      heartbeatInterval: settings.heartbeatInterval ?? 3_000,
-      maxBytesPerPartition: settings.maxBytesPerPartition ?? 1_048_576,
-      maxWaitTimeInMs: settings.maxWaitTimeInMs ?? 100,
-      allowAutoTopicCreation: true,
-    });
+  constructor(kafka: Kafka, groupId: string, settings: ConsumerSettings) {
+    this.#groupId = groupId;
+    this.#consumer = kafka.consumer({ ...settings, groupId, allowAutoTopicCreation: true });
     this.#admin = kafka.admin();
   }
 

@@ -94,6 +94,27 @@ export interface RouteDefinition {
   delayTiers: boolean;
 }
 
+/** The settings a route has when its declaration does not give them (`partita config` lists them). */
+export const ROUTE_DEFAULTS = {
+  /** Defaults inside `virtualPartitions({ partitioner, ... })`. */
+  virtualPartitions: { maxPartitions: 8, distribution: 'consistent', offsetMetadataStrategy: 'current', transactionScope: 'block' },
+  /** Defaults inside `deadLetterQueue({ topic, ... })`; `independent` depends on the route's kind (delay routes count as consumer topics). */
+  deadLetterQueue: { maxRetries: 3, independent: { jobs: true, consumer: false } },
+  /** Where a new consumer group starts. */
+  initialOffset: 'earliest',
+  /** Whether the partition stays paused while its batch runs. */
+  longRunningJob: false,
+  /** Whether the consumer marks offsets itself. */
+  manualOffsetManagement: false,
+  /** Whether each partition fences the previous owner's transactional producer. */
+  transactional: false,
+  /** Whether a job topic's delay tiers are routed. */
+  delayTiers: true,
+} as const satisfies {
+  virtualPartitions: Omit<VirtualPartitionsSettings, 'partitioner' | 'reducer'>;
+  deadLetterQueue: { maxRetries: number; independent: Record<'jobs' | 'consumer', boolean> };
+} & Pick<RouteDefinition, 'initialOffset' | 'longRunningJob' | 'manualOffsetManagement' | 'transactional' | 'delayTiers'>;
+
 /** Switches features on for one route: `r.activeJobTopic('jobs', t => t.virtualPartitions({...}))`. */
 export class RouteBuilder {
   readonly #route: RouteDefinition;
@@ -118,9 +139,9 @@ export class RouteBuilder {
       validateTopicName(`${option}.topic`, options.topic);
       if (options.topic === this.#route.topic) throw new InvalidOptionError(`${option}.topic`, 'a route cannot dead-letter into the topic it consumes');
     }
-    const maxRetries = options.maxRetries ?? 3;
+    const maxRetries = options.maxRetries ?? ROUTE_DEFAULTS.deadLetterQueue.maxRetries;
     validateInteger(`${option}.maxRetries`, maxRetries, 0);
-    const independent = options.independent ?? this.#route.kind === 'jobs';
+    const independent = options.independent ?? (this.#route.kind === 'jobs' ? ROUTE_DEFAULTS.deadLetterQueue.independent.jobs : ROUTE_DEFAULTS.deadLetterQueue.independent.consumer);
     if (typeof independent !== 'boolean') throw new InvalidOptionError(`${option}.independent`, 'expected true or false');
     this.#route.deadLetterQueue = { topic: options.topic, maxRetries, independent };
     return this;
@@ -301,14 +322,14 @@ export function routeDefinition(topic: string, kind: RouteDefinition['kind'], co
     kind,
     consumer,
     virtualPartitions: undefined,
-    longRunningJob: false,
-    manualOffsetManagement: false,
+    longRunningJob: ROUTE_DEFAULTS.longRunningJob,
+    manualOffsetManagement: ROUTE_DEFAULTS.manualOffsetManagement,
     pause: {},
-    initialOffset: 'earliest',
+    initialOffset: ROUTE_DEFAULTS.initialOffset,
     topicConfig: undefined,
     deadLetterQueue: undefined,
-    transactional: false,
-    delayTiers: true,
+    transactional: ROUTE_DEFAULTS.transactional,
+    delayTiers: ROUTE_DEFAULTS.delayTiers,
   };
 }
 
@@ -329,20 +350,20 @@ function validateVirtualPartitions(option: string, options: VirtualPartitionsOpt
   if (typeof options.partitioner !== 'function') {
     throw new InvalidOptionError(`${option}.partitioner`, 'expected a function (message) => key, reading headers or key only');
   }
-  const maxPartitions = options.maxPartitions ?? 8;
+  const maxPartitions = options.maxPartitions ?? ROUTE_DEFAULTS.virtualPartitions.maxPartitions;
   validateInteger(`${option}.maxPartitions`, maxPartitions, 1, 1024);
   if (options.reducer !== undefined && typeof options.reducer !== 'function') {
     throw new InvalidOptionError(`${option}.reducer`, 'expected a function (key, maxPartitions) => lane index');
   }
-  const distribution = options.distribution ?? 'consistent';
+  const distribution = options.distribution ?? ROUTE_DEFAULTS.virtualPartitions.distribution;
   if (distribution !== 'consistent' && distribution !== 'balanced') {
     throw new InvalidOptionError(`${option}.distribution`, `expected "consistent" or "balanced", got ${JSON.stringify(distribution)}`);
   }
-  const offsetMetadataStrategy = options.offsetMetadataStrategy ?? 'current';
+  const offsetMetadataStrategy = options.offsetMetadataStrategy ?? ROUTE_DEFAULTS.virtualPartitions.offsetMetadataStrategy;
   if (offsetMetadataStrategy !== 'exact' && offsetMetadataStrategy !== 'current') {
     throw new InvalidOptionError(`${option}.offsetMetadataStrategy`, `expected "exact" or "current", got ${JSON.stringify(offsetMetadataStrategy)}`);
   }
-  const transactionScope = options.transactionScope ?? 'block';
+  const transactionScope = options.transactionScope ?? ROUTE_DEFAULTS.virtualPartitions.transactionScope;
   if (transactionScope !== 'block' && transactionScope !== 'batch') {
     throw new InvalidOptionError(`${option}.transactionScope`, `expected "block" or "batch", got ${JSON.stringify(transactionScope)}`);
   }
