@@ -1,5 +1,4 @@
-import { configRows, type ConfigRow, type ResolvedConfig } from '../index.ts';
-import { UsageError } from '../errors.ts';
+import { configRows, UsageError, type ConfigRow, type ResolvedConfig } from '../index.ts';
 import { parseCommand, refuseExtraArguments } from './args.ts';
 import { importWorkerFile } from './load-worker-file.ts';
 
