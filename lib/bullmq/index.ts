@@ -5,6 +5,7 @@
  */
 export { Queue, type QueueOptions, type BulkJob, type JobType } from './queue.ts';
 export { Worker, type WorkerOptions, type WorkerListener, type Processor } from './worker.ts';
+export { QueueEvents, type QueueEventsOptions, type QueueEventsListener } from './queue-events.ts';
 export { Job, type JobProgress } from './job.ts';
 export type { JobsOptions, BackoffOptions, GroupOptions } from './options.ts';
 export type { ConnectionOptions, HostPortConnection } from './connection.ts';

@@ -1,4 +1,6 @@
-import { configure, closeDispatcher, InvalidOptionError, type Dispatcher } from '../index.ts';
+import { ClusterReader } from '../admin/index.ts';
+import { configure, closeDispatcher, InvalidOptionError, UnsupportedOptionError, type Dispatcher } from '../index.ts';
+import { liveProcesses } from '../reports/index.ts';
 import { currentDispatcher, hasDispatcher } from '../dispatch/default-dispatcher.ts';
 import { validateTopicName } from '../validation.ts';
 import { kafkaConnectionOf, type ConnectionOptions } from './connection.ts';
@@ -27,6 +29,8 @@ export interface BulkJob<DataType = any, NameType extends string = string> {
 
 /** Job states `getJobCounts` can count. */
 export type JobType = 'waiting' | 'active' | 'delayed' | 'failed';
+
+const JOB_TYPES: readonly JobType[] = ['waiting', 'active', 'delayed', 'failed'];
 
 /**
  * The dispatcher queues configured because the process had none; shared by every queue of the
@@ -83,6 +87,40 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
   addBulk(jobs: BulkJob<DataType, NameType>[]): Promise<Job<DataType, ResultType, NameType>[]> {
     if (!Array.isArray(jobs)) return Promise.reject(new InvalidOptionError(`Queue(${this.name}).addBulk`, 'expected an array of { name, data, opts? }'));
     return this.#track(Promise.all(jobs.map((job) => this.#add(job.name, job.data, job.opts))));
+  }
+
+  /**
+   * How many jobs are in each state, read from Kafka and the worker reports (all four without
+   * arguments). `waiting`: on the topic and not yet committed by the queue's consumer group (its
+   * lag), less those running; `active`: running in live workers (their latest reports);
+   * `delayed`: in the delay tiers, scheduled or waiting for a retry; `failed`: dead letters in
+   * `<queue>.failed`. BullMQ's `completed`, `paused` and `prioritized` have no Kafka counterpart
+   * and are refused.
+   */
+  async getJobCounts(...types: JobType[]): Promise<{ [index: string]: number }> {
+    for (const type of types) {
+      if (!JOB_TYPES.includes(type)) {
+        throw new UnsupportedOptionError(
+          `Queue(${this.name}).getJobCounts(${JSON.stringify(type)})`,
+          `Kafka keeps no per-job state for "${type}"; count one of ${JOB_TYPES.join(', ')}`,
+        );
+      }
+    }
+    const cluster = new ClusterReader(this.#connection);
+    const [topics, groups, tiers, processes] = await Promise.all([cluster.topics(), cluster.groups(), cluster.delayTiers(), liveProcesses(this.#connection)]);
+    const queueTopic = topics.find((topic) => topic.topic === this.name);
+    const lags = groups.flatMap((group) => group.topics.filter((topic) => topic.topic === this.name).map((topic) => topic.lag));
+    const active = processes
+      .filter((process) => process.state === 'live')
+      .reduce((sum, process) => sum + process.report.runningJobs.filter((job) => job.topic === this.name).length, 0);
+    const lag = lags.length > 0 ? Math.max(...lags) : (queueTopic?.records ?? 0);
+    const counts: Record<JobType, number> = {
+      waiting: Math.max(0, lag - active),
+      active,
+      delayed: tiers.filter((tier) => tier.jobTopic === this.name).reduce((sum, tier) => sum + tier.waiting, 0),
+      failed: topics.find((topic) => topic.topic === `${this.name}.failed`)?.records ?? 0,
+    };
+    return Object.fromEntries((types.length === 0 ? JOB_TYPES : types).map((type) => [type, counts[type]]));
   }
 
   /**

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 // The code under test is written as for BullMQ; only this import differs.
-import { Queue, Worker, type Job } from 'partita/bullmq';
+import { Queue, QueueEvents, Worker, type Job } from 'partita/bullmq';
 import { closeDispatcher } from '../../lib/dispatch/default-dispatcher.ts';
 import { readAll, testBrokers, unique, waitFor } from '../support/kafka.ts';
 
@@ -130,5 +130,36 @@ describe('partita/bullmq: a BullMQ-style app on Kafka (broker)', function () {
     }
     expect(progressEvents).to.equal(jobs.length);
     await waitFor(() => drained > 0, { what: 'the drained event' });
+  });
+
+  it('B1: getJobCounts counts waiting, active, delayed and failed jobs; QueueEvents reports failures and running jobs', async () => {
+    const name = unique('bull-counts');
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    await startedWorker<{ n: number }, void>(name, async (job) => {
+      if (job.name === 'doomed') throw new Error('doomed fails');
+      if (job.name === 'slow') await gate;
+    });
+    const queueEvents = open(new QueueEvents(name, { connection }));
+    await queueEvents.waitUntilReady();
+    const failed: { jobId: string; failedReason: string }[] = [];
+    const active = new Set<string>();
+    queueEvents.on('failed', ({ jobId, failedReason }) => failed.push({ jobId, failedReason }));
+    queueEvents.on('active', ({ jobId }) => active.add(jobId));
+
+    const queue = open(new Queue(name, { connection }));
+    const doomed = await queue.add('doomed', { n: 0 });
+    await readAll(`${name}.failed`, 1);
+    const slow = await queue.add('slow', { n: 1 });
+    await queue.addBulk([2, 3, 4].map((n) => ({ name: 'later', data: { n } })));
+    await queue.add('tomorrow', { n: 5 }, { delay: 24 * 3_600_000 });
+
+    const expected = { waiting: 3, active: 1, delayed: 1, failed: 1 };
+    await waitFor(async () => JSON.stringify(await queue.getJobCounts()) === JSON.stringify(expected), { what: `job counts ${JSON.stringify(expected)}`, timeoutMs: 60_000, intervalMs: 1_000 });
+    expect(await queue.getJobCounts('failed', 'delayed')).to.deep.equal({ failed: 1, delayed: 1 });
+
+    await waitFor(() => failed.length > 0 && active.has(slow.id), { what: 'QueueEvents failed and active', timeoutMs: 60_000 });
+    expect(failed[0]).to.deep.equal({ jobId: doomed.id, failedReason: 'doomed fails' });
+    release();
   });
 });
