@@ -3,6 +3,7 @@ import { resolveConfig, type AppConfig, type ResolvedConfig } from './config.ts'
 import { backoffDelay, RESTART_BACKOFF } from './consume/backoff.ts';
 import { sleep } from './consume/sleep.ts';
 import { JobHold } from './consume/job-hold.ts';
+import { RecurringRunner } from './consume/recurring-runner.ts';
 import { Worker } from './consume/worker.ts';
 import { WorkerEmitter, type WorkerEvents } from './consume/worker-events.ts';
 import { currentDispatcher, hasDispatcher, useDispatcher, closeDispatcher } from './dispatch/default-dispatcher.ts';
@@ -41,6 +42,7 @@ export class App extends WorkerEmitter {
   #dispatcher: Dispatcher | undefined;
   #ownsDefaultDispatcher = false;
   #worker: Worker | undefined;
+  #recurring: RecurringRunner | undefined;
   #started = false;
   #stopping = false;
   /** The routes of the running worker: the declared ones and those patterns picked up. */
@@ -106,8 +108,9 @@ export class App extends WorkerEmitter {
    * Creates declared topics that are missing, joins the consumer group and starts consuming.
    * Every job topic also gets its delay tiers routed (and created when missing): see
    * `delayTopics()`. Resolves once the first partition assignment arrived. Jobs enqueued from
-   * inside jobs use the app's dispatcher unless `configure()` set another one. When `stop()` is
-   * called meanwhile, `run()` resolves without leaving a worker running.
+   * inside jobs use the app's dispatcher unless `configure()` set another one. Recurring jobs
+   * (`r.recurring(...)`) make the app compete for their ticker (see `RoutesBuilder.recurring`).
+   * When `stop()` is called meanwhile, `run()` resolves without leaving a worker running.
    */
   async run(): Promise<void> {
     if (this.#started) throw new InvalidOptionError('run', 'the app is already running');
@@ -118,6 +121,8 @@ export class App extends WorkerEmitter {
     const { patterns } = await prepared;
     if (this.#stopping) return;
     if (this.#activeRoutes.length > 0) await this.#startWorker();
+    if (this.#stopping) return;
+    await this.#startRecurring();
     if (this.#stopping || patterns.length === 0) return;
     const interval = this.config.discoveryIntervalMs;
     this.#discoveryTimer = setInterval(() => {
@@ -136,10 +141,30 @@ export class App extends WorkerEmitter {
     }
     if (this.config.handleSignals) this.#removeSignalHook = onShutdownSignal(ShutdownOrder.worker, () => this.stop());
     this.#activeRoutes = [...routes, ...(await this.#discover())];
-    if (this.#activeRoutes.length === 0 && patterns.length === 0) {
-      throw new InvalidOptionError('routes', 'the app has no routes; add r.activeJobTopic(...), r.topic(...) or r.pattern(...)');
+    if (this.#activeRoutes.length === 0 && patterns.length === 0 && this.#routes.schedules.length === 0) {
+      throw new InvalidOptionError('routes', 'the app has no routes; add r.activeJobTopic(...), r.topic(...), r.pattern(...) or r.recurring(...)');
     }
     return this.#routes;
+  }
+
+  /**
+   * Joins the competition for the recurring-job ticker when the app declares recurring jobs
+   * (see `RoutesBuilder.recurring`): the process that wins it enqueues their ticks.
+   */
+  async #startRecurring(): Promise<void> {
+    const { schedules } = this.#routes;
+    if (schedules.length === 0) return;
+    const consumer = this.config.consumer ?? {};
+    this.#recurring = new RecurringRunner(this.#kafka, schedules, this, {
+      groupId: this.groupId,
+      transactionalIdPrefix: this.config.transactionalIdPrefix ?? '',
+      sessionTimeout: consumer.sessionTimeout ?? 30_000,
+      heartbeatInterval: consumer.heartbeatInterval ?? 3_000,
+      rebalanceTimeout: consumer.rebalanceTimeout ?? 60_000,
+    });
+    const started = this.#recurring.start();
+    this.#preparing = started.catch(() => undefined);
+    await started;
   }
 
   /** Topics that patterns match now and that no route consumes yet (reported as `topic.discovered`). */
@@ -293,6 +318,7 @@ export class App extends WorkerEmitter {
       await preparing;
     }
     this.#removeSignalHook?.();
+    await this.#recurring?.stop();
     await this.#worker?.stop();
     await this.#reconfiguring;
     await this.#worker?.stop();

@@ -30,6 +30,8 @@ export type {
   TopicConfig,
   DeadLetterQueueOptions,
 } from './routing/route.ts';
+export type { RecurringOptions } from './routing/recurring.ts';
+export type { MissedTickPolicy } from './schedule/cron.ts';
 export { DeadLetterHeaders } from './consume/dead-letter.ts';
 export { DeadLetters, type DeadLetter, type DeadLetterCounts, type DeadLetterPage, type ReplayResult } from './admin/index.ts';
 export type { KafkaConnection } from './kafka/client.ts';

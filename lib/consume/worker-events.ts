@@ -49,6 +49,14 @@ export interface WorkerEvents {
    * `revoked`: the partition was taken away while the job ran (it runs again on the next owner).
    */
   'job.failed': PartitionRef & { offset: number; lane: number; jobId: string | undefined; jobClass: string | undefined; attempt: number; revoked: boolean; error: Error };
+  /** This process took the recurring-job ticker over: it read each schedule's state and enqueues their ticks from now on. */
+  'recurring.owned': { groupId: string; schedules: string[] };
+  /** This process no longer runs the ticker (a rebalance, a crash of its consumer, a stop). */
+  'recurring.released': { groupId: string };
+  /** A tick's job was enqueued (committed with the schedule's state). `lateMs`: how long after the tick. */
+  'recurring.enqueued': { schedule: string; tick: Date; jobId: string; jobClass: string; topic: string; lateMs: number };
+  /** Ticks from `first` to `last` were missed and left out by the schedule's policy (`skip`, or the older ones under `run-once`). */
+  'recurring.skipped': { schedule: string; first: Date; last: Date; policy: string };
   /**
    * Something works, but not as configured or expected. Kinds: `topic.partitions-mismatch` (at
    * start, an existing topic has fewer partitions than its route's `config({ partitions })` asks;

@@ -11,7 +11,8 @@ import type { Logger } from '../logging/logger.ts';
  * by joining again. At `error`: each failure once, with its
  * stack (a job's from `job.failed`, a consumer's from its lane), and `error` events; work cut short
  * by the revocation of its partition is `info` (it runs again elsewhere). At `debug`
- * (attached only when the logger has debug on): performed jobs, pauses and resumes, rebalances starting.
+ * (attached only when the logger has debug on): performed jobs, recurring jobs enqueued, pauses and resumes,
+ * rebalances starting. Recurring-job ticker ownership is `info`, missed ticks left out `warn`.
  */
 export function logWorkerEvents(events: WorkerEmitter, logger: Logger): void {
   // An error is logged with its stack once; later events about it say what happened next.
@@ -55,6 +56,18 @@ export function logWorkerEvents(events: WorkerEmitter, logger: Logger): void {
       `now ${count(assigned.length + kept.length, 'partition')}`,
     ];
     logger.info(fields, `rebalanced: ${parts.join('; ')}`);
+  });
+  events.on('recurring.owned', ({ groupId, schedules }) => {
+    logger.info({ event: 'recurring.owned', groupId, schedules }, `this process runs the recurring-job ticker of group ${groupId} (${schedules.join(', ')})`);
+  });
+  events.on('recurring.released', ({ groupId }) => {
+    logger.info({ event: 'recurring.released', groupId }, `this process no longer runs the recurring-job ticker of group ${groupId}`);
+  });
+  events.on('recurring.skipped', ({ schedule, first, last, policy }) => {
+    logger.warn(
+      { event: 'recurring.skipped', schedule, first: first.toISOString(), last: last.toISOString(), policy },
+      `recurring job ${schedule}: ticks from ${first.toISOString()} to ${last.toISOString()} were missed (nobody ran the ticker) and are left out (missed: '${policy}')`,
+    );
   });
   events.on('topic.discovered', ({ pattern, topic }) => {
     logger.info({ event: 'topic.discovered', pattern, topic }, `pattern ${pattern} picked up topic ${topic}`);
@@ -147,6 +160,9 @@ export function logWorkerEvents(events: WorkerEmitter, logger: Logger): void {
   if (logger.isLevelEnabled?.('debug') !== true) return;
   events.on('job.performed', ({ topic, partition, offset, jobId, jobClass, startedAt, finishedAt }) => {
     logger.debug({ event: 'job.performed', jobClass, jobId, topic, partition, offset, ms: finishedAt - startedAt }, `job ${jobClass} ${jobId} at ${at({ topic, partition }, offset)} performed in ${finishedAt - startedAt} ms`);
+  });
+  events.on('recurring.enqueued', ({ schedule, tick, jobId, jobClass, topic, lateMs }) => {
+    logger.debug({ event: 'recurring.enqueued', schedule, tick: tick.toISOString(), jobId, jobClass, topic, lateMs }, `recurring job ${schedule}: enqueued ${jobClass} ${jobId} for ${tick.toISOString()} to ${topic}`);
   });
   events.on('partition.paused', ({ topic, partition, reason }) => logger.debug({ event: 'partition.paused', topic, partition, reason }, `${topic}/${partition} paused (${reason})`));
   events.on('partition.resumed', ({ topic, partition }) => logger.debug({ event: 'partition.resumed', topic, partition }, `${topic}/${partition} resumed`));

@@ -1,6 +1,8 @@
 import { InvalidOptionError, RouteValidationError } from '../errors.ts';
 import { refuseUnknownOptions, validateInteger, validateTimerMs, validateTopicName } from '../validation.ts';
 import type { PartitionerInput } from '../kafka/inbound-message.ts';
+import type { Job, JobArguments, JobClass } from '../job/job.ts';
+import { defineRecurring, type RecurringDefinition, type RecurringOptions } from './recurring.ts';
 
 
 /** Maps a key to a lane index in [0, maxPartitions). */
@@ -244,6 +246,24 @@ export class PatternBuilder extends RouteBuilder {
 export class RoutesBuilder {
   readonly routes: RouteDefinition[] = [];
   readonly patterns: PatternDefinition[] = [];
+  /** The recurring jobs declared with {@link recurring}. */
+  readonly schedules: RecurringDefinition[] = [];
+
+  /**
+   * Enqueues `new JobClass(...args)` at every tick of a cron expression, exactly once per tick
+   * across every worker process of the app (one of them owns the ticker at a time, and each tick
+   * commits its job and its progress in one Kafka transaction):
+   * `r.recurring('nightly-report', '0 3 * * *', NightlyReport, ['eu'], { timezone: 'Europe/Berlin' })`.
+   * The job goes to its class's topic, with its enqueue callbacks, and `scheduledAt` set to the tick.
+   */
+  recurring<J extends Job<any[]>>(name: string, cron: string, jobClass: JobClass<J>, args: JobArguments<J>, options: RecurringOptions = {}): this {
+    const definition = defineRecurring(name, cron, jobClass, args, options);
+    if (this.schedules.some((existing) => existing.name === name)) {
+      throw new InvalidOptionError(`routes.recurring.${name}`, 'two recurring jobs have this name; a name is one schedule per app');
+    }
+    this.schedules.push(definition);
+    return this;
+  }
 
   /**
    * Consumes every topic matching `regex`, including topics created while the worker runs
