@@ -1,0 +1,150 @@
+import { expect } from 'chai';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { listRecurringSchedules } from '../../lib/admin/index.ts';
+import { createApp, type App } from '../../lib/app.ts';
+import { Job } from '../../lib/job/job.ts';
+import type { MissedTickPolicy } from '../../lib/schedule/cron.ts';
+import { SOURCE_CLI } from '../support/cli.ts';
+import { createTopic, testBrokers, unique, visibleValues, waitFor } from '../support/kafka.ts';
+import { exited } from '../support/worker-process.ts';
+
+const WORKER = fileURLToPath(new URL('../support/recurring-worker.ts', import.meta.url));
+const SECOND = 1_000;
+
+/** The tick (the envelope's scheduled_at) of every job a read_committed reader sees on `topic`. */
+async function committedTicks(topic: string): Promise<number[]> {
+  return (await visibleValues(topic)).map((value) => Date.parse((JSON.parse(value) as { json: { scheduled_at: string } }).json.scheduled_at));
+}
+
+interface TickerLine {
+  pid: number;
+  e: 'owned' | 'released' | 'enqueued';
+  tick?: number;
+  at: number;
+}
+
+/** A `partita worker` child running spec/support/recurring-worker.ts, with the lines it printed. */
+function startTicker(env: Record<string, string>, lines: TickerLine[]): ChildProcess {
+  const child = spawn(process.execPath, [...SOURCE_CLI, 'worker', WORKER], { env: { ...process.env, ...env, KAFKA_BROKERS: testBrokers().join(',') }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let pending = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    const text = pending + chunk.toString();
+    const complete = text.split('\n');
+    pending = complete.pop()!;
+    for (const entry of complete) if (entry.startsWith('{')) lines.push(JSON.parse(entry) as TickerLine);
+  });
+  return child;
+}
+
+/** The pid that owns the ticker now according to the lines (its last word was `owned`), if any. */
+function currentOwner(lines: TickerLine[], alive: ReadonlySet<number>): number | undefined {
+  const last = new Map<number, TickerLine['e']>();
+  for (const line of lines) if (line.e !== 'enqueued') last.set(line.pid, line.e);
+  return [...last].find(([pid, e]) => e === 'owned' && alive.has(pid))?.[0];
+}
+
+function duplicates(ticks: number[]): number[] {
+  const seen = new Set<number>();
+  return ticks.filter((tick) => (seen.has(tick) ? true : (seen.add(tick), false)));
+}
+
+describe('recurring jobs (broker)', function () {
+  this.timeout(240_000);
+
+  it('three worker processes, the owner killed -9 and restarted: exactly one job per tick for 60 s, no gap, no repeat', async () => {
+    const topic = await createTopic(unique('recurring-ticks'), 1);
+    const group = unique('recurring');
+    const env = { TOPIC: topic, GROUP: group, PARTITA_LOG_LEVEL: 'warn' };
+    const lines: TickerLine[] = [];
+    const children = [0, 1, 2].map(() => startTicker(env, lines));
+    const alive = () => new Set(children.filter((c) => c.exitCode === null && c.signalCode === null).map((c) => c.pid!));
+    try {
+      await waitFor(() => lines.filter((l) => l.e === 'enqueued').length >= 3, { what: 'the first three ticks', timeoutMs: 90_000, intervalMs: 100 });
+      const windowStart = lines.filter((l) => l.e === 'enqueued')[2]!.tick!;
+      const windowEnd = windowStart + 60 * SECOND;
+
+      await waitFor(() => lines.some((l) => l.e === 'enqueued' && l.tick! >= windowStart + 25 * SECOND), { what: '25 s of ticks', timeoutMs: 60_000, intervalMs: 100 });
+      const owner = currentOwner(lines, alive());
+      expect(owner, 'a live process owns the ticker').to.not.equal(undefined);
+      const victim = children.find((c) => c.pid === owner)!;
+      victim.kill('SIGKILL');
+      await exited(victim);
+      const killedAt = Date.now();
+      children.push(startTicker(env, lines));
+
+      await waitFor(() => lines.some((l) => l.e === 'enqueued' && l.tick! >= windowEnd), { what: 'ticks past the 60 s window', timeoutMs: 90_000, intervalMs: 100 });
+      const successors = new Set(lines.filter((l) => l.e === 'owned' && l.at >= killedAt).map((l) => l.pid));
+      expect([...successors], 'another process took the ticker over').to.not.include(owner).and.not.be.empty;
+      const takenOverAt = Math.min(...lines.filter((l) => l.e === 'owned' && l.at >= killedAt).map((l) => l.at));
+      const caughtUp = lines.filter((l) => l.e === 'enqueued' && l.pid !== owner && l.tick! > killedAt - SECOND && l.tick! < takenOverAt).map((l) => l.tick!);
+
+      for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await Promise.all(children.map(exited));
+
+      const ticks = (await committedTicks(topic)).sort((a, b) => a - b);
+      const inWindow = ticks.filter((tick) => tick >= windowStart && tick < windowEnd);
+      expect(duplicates(ticks), 'ticks enqueued twice').to.deep.equal([]);
+      expect(inWindow, 'one job per second of the window').to.deep.equal(Array.from({ length: 60 }, (_, n) => windowStart + n * SECOND));
+      const gaps = ticks.slice(1).filter((tick, n) => tick - ticks[n]! !== SECOND);
+      expect(gaps, 'no gap anywhere').to.deep.equal([]);
+      // The failover really happened inside the window and was caught up by the new owner.
+      expect(killedAt).to.be.below(windowEnd);
+      expect(caughtUp, 'the successor enqueued the ticks that fell due while nobody owned the ticker').to.not.be.empty;
+      console.log(`      recurring: ${inWindow.length} jobs in the 60 s window, ${ticks.length} in all, 0 repeats, 0 gaps; ${caughtUp.length} ticks fell due during the takeover (${takenOverAt - killedAt} ms) and were caught up`);
+    } finally {
+      for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await Promise.all(children.map(exited));
+    }
+  });
+
+  for (const missed of ['skip', 'run-once'] as const satisfies readonly MissedTickPolicy[]) {
+    it(`missed: '${missed}': ticks that fell due while no worker ran ${missed === 'skip' ? 'enqueue nothing' : 'enqueue one job, for the newest'}`, async () => {
+      const topic = await createTopic(unique(`recurring-${missed}`), 1);
+      const group = unique('recurring');
+      class Tick extends Job<[]> {
+        static override options = { topic };
+        async perform(): Promise<void> {}
+      }
+      const skipped: { first: Date; last: Date }[] = [];
+      const enqueued: number[] = [];
+      const start = async (): Promise<App> => {
+        const app = createApp({ clientId: 'recurring-spec', groupId: group, kafka: { brokers: testBrokers(), logLevel: 'nothing' }, logLevel: 'silent', consumer: { sessionTimeout: 3000, heartbeatInterval: 500 } }).routes((r) =>
+          r.recurring('every-second', '* * * * * *', Tick, [], { missed, catchUpWindowMs: 1_000 }),
+        );
+        app.on('recurring.skipped', (event) => skipped.push(event));
+        app.on('recurring.enqueued', ({ tick }) => enqueued.push(tick.getTime()));
+        await app.run();
+        return app;
+      };
+      const first = await start();
+      try {
+        await waitFor(() => enqueued.length >= 2, { what: 'two ticks', timeoutMs: 60_000, intervalMs: 50 });
+      } finally {
+        await first.stop();
+      }
+      const lastBefore = Math.max(...enqueued);
+      await new Promise((resolve) => setTimeout(resolve, 5 * SECOND));
+      const second = await start();
+      try {
+        await waitFor(() => enqueued.filter((tick) => tick > lastBefore).length >= 3, { what: 'ticks after the restart', timeoutMs: 60_000, intervalMs: 50 });
+        const [status] = await listRecurringSchedules({ kafka: { brokers: testBrokers(), logLevel: 'nothing' }, groupId: group });
+        expect(status).to.include({ name: 'every-second', cron: '* * * * * *', timezone: 'UTC', jobClass: 'Tick', topic, missed });
+        expect(status!.nextRun!.getTime() - status!.lastTick.getTime()).to.equal(SECOND);
+      } finally {
+        await second.stop();
+      }
+      expect(skipped, 'the missed ticks were reported').to.have.length(1);
+      const { first: firstMissed, last: lastMissed } = skipped[0]!;
+      const ticks = await committedTicks(topic);
+      expect(duplicates(ticks)).to.deep.equal([]);
+      const downtime = ticks.filter((tick) => tick > lastBefore && tick <= lastMissed.getTime() + SECOND * (missed === 'run-once' ? 1 : 0));
+      expect(firstMissed.getTime()).to.equal(lastBefore + SECOND);
+      if (missed === 'skip') {
+        expect(downtime, 'nothing enqueued for the missed ticks').to.deep.equal([]);
+      } else {
+        expect(downtime, 'one job, for the newest missed tick').to.deep.equal([lastMissed.getTime() + SECOND]);
+      }
+    });
+  }
+});
