@@ -19,6 +19,7 @@ import { KafkaProducerSender } from './kafka/producer.ts';
 import { discoverTopics, validatePatterns } from './routing/patterns.ts';
 import { RoutesBuilder, type RouteDefinition } from './routing/route.ts';
 import { delayRoutes } from './routing/delay-routes.ts';
+import { PartitaMetrics } from './metrics/metrics.ts';
 import { ReportPublisher } from './reports/publisher.ts';
 import { onShutdownSignal, ShutdownOrder } from './shutdown.ts';
 
@@ -57,6 +58,8 @@ export class App extends WorkerEmitter {
   #removeSignalHook: (() => void) | undefined;
   #stopped: Promise<void> | undefined;
   readonly #reports: ReportPublisher | undefined;
+  /** The app's Prometheus metrics (`createApp({ metrics })`); undefined when they are off. */
+  readonly metrics: PartitaMetrics | undefined;
 
   constructor(config: AppConfig) {
     super();
@@ -65,13 +68,15 @@ export class App extends WorkerEmitter {
     this.#kafka = kafkaClient(this.config.kafka, this.logger);
     this.registry = new JobRegistry([...this.config.jobs]);
     logWorkerEvents(this, this.logger);
+    const loads = () => this.#worker?.partitionLoads() ?? [];
+    this.metrics = this.config.metrics === false ? undefined : new PartitaMetrics(this, loads, this.config.metrics);
     if (this.config.reports !== false) {
       const context = {
         kafka: this.#kafka,
         events: this,
         groupId: this.groupId,
         clientId: this.config.clientId,
-        loads: () => this.#worker?.partitionLoads() ?? [],
+        loads,
         logger: this.logger,
       };
       this.#reports = new ReportPublisher(context, this.config.reports.intervalMs);
@@ -115,6 +120,7 @@ export class App extends WorkerEmitter {
   async run(): Promise<void> {
     if (this.#started) throw new InvalidOptionError('run', 'the app is already running');
     this.#started = true;
+    await this.metrics?.listen();
     this.#reports?.start();
     const prepared = this.#prepareRun();
     this.#preparing = prepared.catch(() => undefined);
@@ -323,6 +329,7 @@ export class App extends WorkerEmitter {
     await this.#reconfiguring;
     await this.#worker?.stop();
     await this.#reports?.stop();
+    await this.metrics?.close();
     if (this.#ownsDefaultDispatcher && hasDispatcher() && currentDispatcher() === this.#dispatcher) await closeDispatcher();
     await this.#dispatcher?.close();
   }

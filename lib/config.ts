@@ -16,6 +16,7 @@ import type { JobClass } from './job/job.ts';
 import { KAFKA_CONNECTION_DEFAULTS, resolveKafkaConnection, type KafkaConnection, type ResolvedKafkaConnection } from './kafka/client.ts';
 import type { ConsumerSettings } from './kafka/consumer-client.ts';
 import { LOG_LEVELS, resolveLogger, type Logger, type LogLevel } from './logging/logger.ts';
+import { resolveMetricsOptions, type MetricsOptions } from './metrics/metrics.ts';
 import { DEFAULT_REPORT_INTERVAL_MS, resolveReportsOptions, type ReportsOptions } from './reports/publisher.ts';
 import { ROUTE_DEFAULTS, type PauseSettings } from './routing/route.ts';
 import { refuseUnknownOptions, validateInteger, validateTimerMs } from './validation.ts';
@@ -75,6 +76,12 @@ export interface AppConfig {
    * @defaultValue `{ intervalMs: 5000 }`
    */
   reports?: ReportsOptions | false;
+  /**
+   * Prometheus metrics (prom-client, see `partita/metrics`): `{ port }` serves `/metrics` on
+   * 127.0.0.1 (or `host`) while the app runs; `true` collects them for `app.metrics.handler`.
+   * @defaultValue `false` (off)
+   */
+  metrics?: MetricsOptions | boolean;
 }
 
 /** What a default app runs with: every option of {@link AppConfig} after {@link resolveConfig}. */
@@ -111,6 +118,8 @@ export interface ResolvedConfig {
   readonly logger: Logger;
   /** See {@link AppConfig.reports}: the interval, or `false` when reports are off. */
   readonly reports: Readonly<Required<ReportsOptions>> | false;
+  /** See {@link AppConfig.metrics}: the metrics settings, or `false` when metrics are off. */
+  readonly metrics: Readonly<MetricsOptions> | false;
 }
 
 /** One option in {@link CONFIG_OPTIONS}. */
@@ -305,6 +314,17 @@ export const CONFIG_OPTIONS = {
       const intervalMs = resolveReportsOptions(option, given as ReportsOptions | false);
       return intervalMs === undefined ? false : { intervalMs };
     },
+  },
+  metrics: {
+    summary: 'Prometheus metrics (`true`, or `{ port }` to serve `/metrics`); off by default',
+    appliesTo: 'metrics (prom-client)',
+    defaultText: '`false`',
+    options: {
+      port: told('port of the app\'s own `/metrics` server (`0`: any free one); without it nothing listens: mount `app.metrics.handler`', 'metrics server', 'none'),
+      host: listed('address the `/metrics` server binds to', 'metrics server', '127.0.0.1'),
+      processMetrics: listed("prom-client's default process metrics in the same registry", 'metrics registry', true),
+    },
+    resolve: (option, given) => resolveMetricsOptions(option, given as MetricsOptions | boolean | undefined) ?? false,
   },
 } satisfies Record<keyof AppConfig, ValueOption<unknown> | SectionOption>;
 

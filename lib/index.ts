@@ -5,6 +5,7 @@
 export { App, createApp } from './app.ts';
 export { resolveConfig, configRows, CONFIG_OPTIONS, ROUTE_OPTIONS, type AppConfig, type ResolvedConfig, type OptionEntry, type ConfigRow } from './config.ts';
 export type { ReportsOptions } from './reports/publisher.ts';
+export type { MetricsOptions, PartitaMetrics } from './metrics/metrics.ts';
 export { Job, ConfiguredJob, type JobClass, type JobArguments, type Enqueued, type EnqueueOverrides, type JobOptions, type JobHook, type AroundHook } from './job/job.ts';
 export type { DispatchMethod, DispatchManyMethod } from './job/options.ts';
 export { JobHeaders, ENVELOPE_CONTENT_TYPE, type JobEnvelope } from './job/envelope.ts';

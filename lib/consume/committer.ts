@@ -158,6 +158,7 @@ export class Committer {
     const encoded = batch.map(({ pending: { position }, finished }) => encodeCommitMetadata({ offset: position.offset, metadata: position.metadata, finished }));
     const offsets: OffsetCommit[] = batch.map(({ pending: { topic, partition, position } }, i) => ({ topic, partition, offset: position.offset, metadata: encoded[i]!.metadata }));
     let failed = false;
+    const sentAt = Date.now();
     this.#inFlight = this.#ports.commit(offsets).then(
       () => {
         for (const { pending, finished } of batch) {
@@ -167,6 +168,7 @@ export class Committer {
         this.#ports.events.emit('batch.committed', {
           offsets: batch.map(({ pending: { topic, partition, position } }, i) => ({ topic, partition, offset: position.offset, metadata: position.metadata, finished: encoded[i]!.finished })),
           at: Date.now(),
+          durationMs: Date.now() - sentAt,
         });
       },
       () => {

@@ -28,6 +28,8 @@ export interface WorkerEvents {
   'partition.resumed': PartitionRef;
   /** The previous owner's done-map listed `finished` offsets above the committed `offset` as finished: they are skipped. */
   'partition.inherited': PartitionRef & { offset: number; finished: number };
+  /** A fetch brought `size` records; `highWatermark` is the partition's end offset then (lag = highWatermark − committed offset). */
+  'partition.fetched': PartitionRef & { highWatermark: number; size: number };
   'batch.started': PartitionRef & { firstOffset: number; lastOffset: number; size: number; lanes: number; collapsed: boolean; attempt: number };
   'batch.completed': PartitionRef & { firstOffset: number; lastOffset: number; size: number };
   'batch.failed': PartitionRef & { firstOffset: number; lastOffset: number; error: Error; attempt: number; retryInMs: number };
@@ -37,8 +39,11 @@ export interface WorkerEvents {
   /** `dropped`: what the copy left out to fit its topic (empty for a whole copy). */
   'message.dead-lettered': PartitionRef & { offset: number; attempts: number; error: Error; deadLetterTopic: string; dropped: DroppedPart[] };
   'message.skipped': PartitionRef & { offset: number; attempts: number; error: Error };
-  /** `metadata` is the user's; `finished` counts the offsets above `offset` its done-map listed as finished. */
-  'batch.committed': { offsets: { topic: string; partition: number; offset: number; metadata: string | null; finished: number }[]; at: number };
+  /**
+   * `metadata` is the user's; `finished` counts the offsets above `offset` its done-map listed as
+   * finished. `durationMs`: how long the broker took to accept the commit.
+   */
+  'batch.committed': { offsets: { topic: string; partition: number; offset: number; metadata: string | null; finished: number }[]; at: number; durationMs: number };
   'job.started': PartitionRef & { offset: number; lane: number; jobId: string; jobClass: string; executions: number };
   'job.performed': PartitionRef & { offset: number; lane: number; jobId: string; jobClass: string; executions: number; startedAt: number; finishedAt: number };
   'job.discarded': PartitionRef & { offset: number; lane: number; jobId: string | undefined; jobClass: string | undefined; error: Error };

@@ -245,6 +245,9 @@ export class Worker {
 
   #onBatch(batch: RawBatch): void {
     if (this.#stopping || !(this.#assignment.get(batch.topic)?.includes(batch.partition) ?? false)) return;
+    if (this.#events.listenerCount('partition.fetched') > 0) {
+      this.#events.emit('partition.fetched', { topic: batch.topic, partition: batch.partition, highWatermark: batch.highWatermark, size: batch.records.length });
+    }
     this.#processorFor(batch.topic, batch.partition)?.enqueue(batch.records);
   }
 

@@ -132,7 +132,7 @@ function guard(handlers: ConsumerHandlers, body: () => void): void {
 
 function toRawBatch({ batch }: EachBatchPayload): RawBatch {
   const { topic, partition } = batch;
-  return { topic, partition, records: batch.messages.map((message) => toRawRecord(topic, partition, message)) };
+  return { topic, partition, records: batch.messages.map((message) => toRawRecord(topic, partition, message)), highWatermark: Number(batch.highWatermark) };
 }
 
 /** A kafkajs message as the engine sees it: numbers for offsets and times, headers as UTF-8. */

@@ -28,6 +28,8 @@ export interface RawBatch {
   topic: string;
   partition: number;
   records: RawRecord[];
+  /** The partition's end offset when the broker answered the fetch (for lag). */
+  highWatermark: number;
 }
 
 /** One offset to commit, with its optional metadata. */

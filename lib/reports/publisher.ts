@@ -3,6 +3,7 @@ import type { PartitionLoad } from '../consume/worker.ts';
 import type { WorkerEmitter } from '../consume/worker-events.ts';
 import type { OutboundMessage } from '../kafka/outbound-message.ts';
 import { InvalidOptionError, toError } from '../errors.ts';
+import { refuseUnknownOptions } from '../validation.ts';
 import { ensureTopics, withAdmin } from '../kafka/admin.ts';
 import type { KafkaClient as Kafka } from '../kafka/kafkajs.ts';
 import { KafkaProducerSender } from '../kafka/producer.ts';
@@ -31,9 +32,7 @@ export function resolveReportsOptions(option: string, value: ReportsOptions | fa
   if (value === false) return undefined;
   if (value === undefined) return DEFAULT_REPORT_INTERVAL_MS;
   if (value === null || typeof value !== 'object') throw new InvalidOptionError(option, `expected false or { intervalMs }, got ${String(value)}`);
-  const known = ['intervalMs'];
-  const unknown = Object.keys(value).find((name) => !known.includes(name));
-  if (unknown !== undefined) throw new InvalidOptionError(`${option}.${unknown}`, `unknown option; expected one of ${known.join(', ')}`);
+  refuseUnknownOptions(option, value, ['intervalMs']);
   const intervalMs = value.intervalMs ?? DEFAULT_REPORT_INTERVAL_MS;
   if (typeof intervalMs !== 'number' || !Number.isFinite(intervalMs) || intervalMs < 100) {
     throw new InvalidOptionError(`${option}.intervalMs`, `expected milliseconds >= 100, got ${String(intervalMs)}`);
