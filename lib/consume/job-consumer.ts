@@ -8,6 +8,7 @@ import { Job } from '../job/job.ts';
 import type { JobRegistry } from '../job/registry.ts';
 import { retryWaitMs, type RetryWaitSettings } from '../schedule/retry-wait.ts';
 import { routeScheduled } from '../schedule/tiers.ts';
+import { inConsumerSpan } from '../tracing/index.ts';
 import { Consumer } from './consumer.ts';
 import { JobHold } from './job-hold.ts';
 import type { Message } from '../kafka/inbound-message.ts';
@@ -23,11 +24,14 @@ import type { Message } from '../kafka/inbound-message.ts';
 export class JobConsumer extends Consumer {
   readonly #registry: JobRegistry;
   readonly #hold: JobHold;
+  readonly #groupId: string | undefined;
 
-  constructor(registry: JobRegistry, hold: JobHold = new JobHold()) {
+  /** `groupId` names the consumer group in each job's span (see `partita/tracing`). */
+  constructor(registry: JobRegistry, hold: JobHold = new JobHold(), groupId?: string) {
     super();
     this.#registry = registry;
     this.#hold = hold;
+    this.#groupId = groupId;
   }
 
   async consume(messages: Message[]): Promise<void> {
@@ -72,9 +76,11 @@ export class JobConsumer extends Consumer {
         events.emit('job.started', { topic: at.topic, partition: at.partition, offset: at.offset, lane, jobId: job.jobId, jobClass: job.jobClass, executions: job.executions });
       }
       const running = job;
-      await runWithCallbacks(running, 'perform', async () => {
-        await running.perform(...running.arguments);
-      });
+      await inConsumerSpan(message, this.#groupId, running, () =>
+        runWithCallbacks(running, 'perform', async () => {
+          await running.perform(...running.arguments);
+        }),
+      );
       if (events.listenerCount('job.performed') > 0) {
         events.emit('job.performed', {
           topic: at.topic,

@@ -353,7 +353,7 @@ export class Worker {
   }
 
   #createConsumer(route: RouteDefinition): Consumer {
-    if (route.kind === 'jobs') return new JobConsumer(this.#registry, this.#settings.jobHold);
+    if (route.kind === 'jobs') return new JobConsumer(this.#registry, this.#settings.jobHold, this.groupId);
     if (route.kind === 'delay') return new DelayConsumer();
     const consumer = new route.consumer!();
     if (!(consumer instanceof Consumer)) {

@@ -6,6 +6,7 @@ import { routeScheduled } from '../schedule/tiers.ts';
 import { ancestorsFirst } from './class-chain.ts';
 import { addHook, runWithCallbacks } from './callbacks.ts';
 import { addAfterDiscard, addDiscardRule, addRetryRule, type ErrorClass } from './error-handling.ts';
+import { injectTraceContext, inProducerSpan } from '../tracing/index.ts';
 import { encodeEnvelope, type JobEnvelope } from './envelope.ts';
 import { installedJobSender, jobSender, type TransactionHandle, type TransactionRunner } from './ports.ts';
 import { refuseUnknownOptions, validateInteger, validateTopicName } from '../validation.ts';
@@ -256,7 +257,8 @@ export abstract class Job<Args extends unknown[] = unknown[]> {
 
   async #enqueue(overrides: EnqueueOverrides): Promise<Enqueued> {
     let result: Enqueued | undefined;
-    await runWithCallbacks(this, 'enqueue', async () => {
+    const topic = overrides.topic ?? jobOptionsOf(this.constructor as JobClass).topic;
+    await runWithCallbacks(this, 'enqueue', () => inProducerSpan({ topic, jobClass: this.jobClass, jobId: this.jobId }, async () => {
       const { message, enqueued, options } = this.#prepare(overrides);
       const method = overrides.dispatchMethod ?? options.dispatchMethod;
       const sender = jobSender();
@@ -267,7 +269,7 @@ export abstract class Job<Args extends unknown[] = unknown[]> {
         await sender.produceAsync([message]);
         result = enqueued;
       }
-    });
+    }));
     if (!result) throw new InvalidOptionError(`${this.jobClass} enqueue callbacks`, 'an around callback did not call next(); the job was not enqueued');
     return result;
   }
@@ -307,6 +309,7 @@ export abstract class Job<Args extends unknown[] = unknown[]> {
     if (overrides.waitUntil !== undefined) this.scheduledAt = new Date(overrides.waitUntil.getTime());
     const key = partitionKeyOf(this, options);
     const encoded = encodeEnvelope(this.serialize(), key);
+    injectTraceContext(encoded.headers);
     const enqueued: Enqueued = { jobId: this.jobId, jobClass: this.jobClass, topic: this.topic, key };
     if (this.scheduledAt === undefined) return { options, message: { topic: this.topic, ...encoded }, enqueued };
     const message = routeScheduled(encoded, this.topic, this.scheduledAt.getTime(), now, now);

@@ -1,0 +1,103 @@
+/**
+ * `partita/tracing`: OpenTelemetry through `@opentelemetry/api` only. Partita creates a producer
+ * span for each enqueue and injects its context into the job's headers (`traceparent` with the W3C
+ * propagator an SDK registers), and runs each job in a consumer span that continues that trace.
+ * Without an SDK every call here is the API's no-op.
+ */
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
+
+/** Name of the tracer Partita's spans come from. */
+export const TRACER_NAME = 'partita';
+
+/** Attribute names of Partita's spans: the messaging semantic conventions, plus the job's class and id. */
+export const SpanAttributes = {
+  messagingSystem: 'messaging.system',
+  destinationName: 'messaging.destination.name',
+  operationType: 'messaging.operation.type',
+  operationName: 'messaging.operation.name',
+  messageId: 'messaging.message.id',
+  kafkaMessageKey: 'messaging.kafka.message.key',
+  partitionId: 'messaging.destination.partition.id',
+  kafkaOffset: 'messaging.kafka.offset',
+  consumerGroup: 'messaging.consumer.group.name',
+  jobClass: 'partita.job.class',
+  jobId: 'partita.job.id',
+} as const;
+
+/** A job as a span describes it. */
+export interface TracedJob {
+  topic: string;
+  jobClass: string;
+  jobId: string;
+}
+
+/** A consumed message as a span describes it. */
+export interface TracedMessage {
+  topic: string;
+  partition: number;
+  offset: number;
+  key: string | null;
+  headers: Readonly<Record<string, string | undefined>>;
+}
+
+function tracer() {
+  return trace.getTracer(TRACER_NAME);
+}
+
+/** Ends a span with the outcome of `body`: an exception and an error status when it threw. */
+async function endWith<T>(span: Span, body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (error) {
+    span.recordException(error instanceof Error ? error : String(error));
+    span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+    throw error;
+  } finally {
+    span.end();
+  }
+}
+
+/**
+ * Runs an enqueue in a producer span `send <topic>` (active meanwhile, so
+ * {@link injectTraceContext} puts it in the headers), ended when `body` settles.
+ */
+export function inProducerSpan<T>(job: TracedJob, body: () => Promise<T>): Promise<T> {
+  const attributes: Attributes = {
+    [SpanAttributes.messagingSystem]: 'kafka',
+    [SpanAttributes.destinationName]: job.topic,
+    [SpanAttributes.operationType]: 'send',
+    [SpanAttributes.operationName]: 'send',
+    [SpanAttributes.messageId]: job.jobId,
+    [SpanAttributes.jobClass]: job.jobClass,
+    [SpanAttributes.jobId]: job.jobId,
+  };
+  return tracer().startActiveSpan(`send ${job.topic}`, { kind: SpanKind.PRODUCER, attributes }, (span) => endWith(span, body));
+}
+
+/** Writes the active trace context into outgoing headers (`traceparent`, `tracestate` with the W3C propagator). */
+export function injectTraceContext(headers: Record<string, string>): void {
+  propagation.inject(context.active(), headers);
+}
+
+/**
+ * Runs a job in a consumer span `process <topic>` whose parent is the context in the message's
+ * headers (the enqueuer's span), so the trace continues across processes. Jobs enqueued inside
+ * become its children.
+ */
+export function inConsumerSpan<T>(message: TracedMessage, groupId: string | undefined, job: { jobClass: string; jobId: string }, body: () => Promise<T>): Promise<T> {
+  const parent = propagation.extract(ROOT_CONTEXT, message.headers);
+  const attributes: Attributes = {
+    [SpanAttributes.messagingSystem]: 'kafka',
+    [SpanAttributes.destinationName]: message.topic,
+    [SpanAttributes.operationType]: 'process',
+    [SpanAttributes.operationName]: 'process',
+    [SpanAttributes.partitionId]: String(message.partition),
+    [SpanAttributes.kafkaOffset]: message.offset,
+    [SpanAttributes.messageId]: job.jobId,
+    [SpanAttributes.jobClass]: job.jobClass,
+    [SpanAttributes.jobId]: job.jobId,
+    ...(message.key === null ? {} : { [SpanAttributes.kafkaMessageKey]: message.key }),
+    ...(groupId === undefined ? {} : { [SpanAttributes.consumerGroup]: groupId }),
+  };
+  return tracer().startActiveSpan(`process ${message.topic}`, { kind: SpanKind.CONSUMER, attributes }, parent, (span) => endWith(span, body));
+}
