@@ -321,8 +321,8 @@ export const CONFIG_OPTIONS = {
     defaultText: '`false`',
     options: {
       port: told('port of the app\'s own `/metrics` server (`0`: any free one); without it nothing listens: mount `app.metrics.handler`', 'metrics server', 'none'),
-      host: listed('address the `/metrics` server binds to', 'metrics server', '127.0.0.1'),
-      processMetrics: listed("prom-client's default process metrics in the same registry", 'metrics registry', true),
+      host: told('address the `/metrics` server binds to', 'metrics server', "`'127.0.0.1'` once metrics are on"),
+      processMetrics: told("prom-client's default process metrics in the same registry", 'metrics registry', '`true` once metrics are on'),
     },
     resolve: (option, given) => resolveMetricsOptions(option, given as MetricsOptions | boolean | undefined) ?? false,
   },
