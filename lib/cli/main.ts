@@ -10,6 +10,7 @@ commands:
   kafka start|stop            start or stop the local development broker
   dlq list|replay             read a dead-letter topic, send dead letters back
   config [<file>]             every option with its default (or the values a worker file's app resolved)
+  web                         serve Partita Web, the operations UI, on 127.0.0.1:9290
 
 options:
   -h, --help                  show help (every command and subcommand has one)
@@ -70,11 +71,15 @@ export async function runCli(argv: readonly string[], out: (line: string) => voi
       const { runDlq } = await import('./dlq.ts');
       return runDlq(rest, out);
     }
+    case 'web': {
+      const { runWeb } = await import('./web.ts');
+      return runWeb(rest, out);
+    }
     default: {
       const { values, positionals } = parseCommand('', argv, { version: { type: 'boolean', short: 'v' } });
       if (values.version) out(readVersion());
       else if (values.help || argv.length === 0) out(USAGE);
-      else throw new UsageError('', `unknown command ${JSON.stringify(positionals[0])}: expected worker, kafka, dlq or config`);
+      else throw new UsageError('', `unknown command ${JSON.stringify(positionals[0])}: expected worker, kafka, dlq, config or web`);
       return 0;
     }
   }
