@@ -59,6 +59,8 @@ export interface PartitionLag {
 export interface TopicLag {
   /** Topic name. */
   topic: string;
+  /** True for a delay tier (`<topic>.delay.<tier>`): its records wait there by design, they are not behind. */
+  delayTier: boolean;
   /** Every partition the group committed on, by number. */
   partitions: PartitionLag[];
   /** The lag over every partition. */
@@ -75,8 +77,10 @@ export interface GroupOverview {
   members: { clientId: string; host: string }[];
   /** The topics the group committed offsets on. */
   topics: TopicLag[];
-  /** The lag over every topic. */
+  /** The lag over every topic but the delay tiers. */
   lag: number;
+  /** Scheduled jobs waiting in the delay tiers the group consumes (their lag). */
+  scheduled: number;
 }
 
 /** The jobs waiting in one delay tier of one job topic. */
@@ -167,7 +171,7 @@ export class ClusterReader {
                     return { partition: p.partition, committed: offset, end: high, lag: Math.max(0, high - (offset >= 0 ? offset : low)), metadata: p.metadata ?? null };
                   })
                   .sort((a, b) => a.partition - b.partition);
-                return { topic: entry.topic, partitions, lag: partitions.reduce((sum, p) => sum + p.lag, 0) };
+                return { topic: entry.topic, delayTier: parseDelayTopic(entry.topic) !== undefined, partitions, lag: partitions.reduce((sum, p) => sum + p.lag, 0) };
               }),
           );
           topics.sort((a, b) => a.topic.localeCompare(b.topic));
@@ -177,7 +181,8 @@ export class ClusterReader {
             state: group?.state ?? 'Unknown',
             members: (group?.members ?? []).map((m) => ({ clientId: m.clientId, host: m.clientHost })),
             topics,
-            lag: topics.reduce((sum, t) => sum + t.lag, 0),
+            lag: topics.reduce((sum, t) => sum + (t.delayTier ? 0 : t.lag), 0),
+            scheduled: topics.reduce((sum, t) => sum + (t.delayTier ? t.lag : 0), 0),
           };
         }),
       );

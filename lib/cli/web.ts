@@ -1,5 +1,4 @@
-import { UsageError } from '../errors.ts';
-import { onShutdownSignal, ShutdownOrder } from '../shutdown.ts';
+import { UsageError } from '../index.ts';
 import { parseCommand, refuseExtraArguments } from './args.ts';
 
 const WEB_USAGE = `usage: partita web [options]
@@ -60,7 +59,11 @@ export async function runWeb(args: readonly string[], out: (line: string) => voi
     auth,
     deadLetterTopics: values.dlq,
   });
-  onShutdownSignal(ShutdownOrder.worker, () => server.close());
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      void server.close().then(() => process.exit(0));
+    });
+  }
   const shown = auth !== undefined && 'token' in auth ? `${server.url}?token=<your token>` : server.url;
   out(`partita web: ${shown}${values['read-only'] ? ' (read-only)' : ''} on ${brokers.join(',')}`);
   return -1;

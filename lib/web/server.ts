@@ -159,7 +159,7 @@ export function createWebHandler(options: WebHandlerOptions): WebHandler {
     },
     '/dead-letters/topic': async ({ context, url }) => {
       const topic = url.searchParams.get('topic') ?? '';
-      const partitions = (await deadLetters.partitions(topic)).map((p) => p.partition);
+      const partitions = (await deadLetters.partitions(topic)).map((p: { partition: number }) => p.partition);
       if (partitions.length === 0) return undefined;
       const partition = wholeNumber(url.searchParams.get('partition')) ?? partitions[0]!;
       if (!partitions.includes(partition)) return undefined;

@@ -1,28 +1,66 @@
 import { expect } from 'chai';
-import type { Browser } from 'playwright-core';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import type { App } from '../../lib/app.ts';
 import { closeDispatcher, configure } from '../../lib/dispatch/default-dispatcher.ts';
 import { Job } from '../../lib/job/job.ts';
 import { delayTopics } from '../../lib/schedule/tiers.ts';
 import { startWebServer, WebAuthRequiredError, type WebServer } from '../../lib/web/index.ts';
 import { stopApps, testApp } from '../support/app.ts';
-import { launchBrowser, watchedPage } from '../support/browser.ts';
+import { launchBrowser, watchedPage, type PageWatch } from '../support/browser.ts';
 import { createTopic, testBrokers, unique, waitFor, withAdmin } from '../support/kafka.ts';
 import { produceRaw } from '../support/produce.ts';
 
+/** The argument of the job that tries to run a script in the pages. */
+const XSS = '<img src=x onerror=alert(1)>';
+
+/** Where the dashboard's screenshot goes: PARTITA_SCREENSHOT (the README's is docs/images/dashboard.png), else a temporary file. */
+const SCREENSHOT = process.env.PARTITA_SCREENSHOT ?? join(tmpdir(), `partita-dashboard-${process.pid}.png`);
+
 /** Text of the element matching `selector`, trimmed ('' when there is none). */
-async function textOf(page: import('playwright-core').Page, selector: string): Promise<string> {
+async function textOf(page: Page, selector: string): Promise<string> {
   const element = await page.$(selector);
   return element === null ? '' : ((await element.textContent()) ?? '').trim();
 }
 
+/** Reloads `url` until `selector`'s text is `expected` (reports arrive every 500 ms). */
+async function showsText(page: Page, url: string, selector: string, expected: string, what: string): Promise<void> {
+  let seen = '';
+  await waitFor(
+    async () => {
+      await page.goto(url);
+      seen = await textOf(page, selector);
+      return seen === expected;
+    },
+    { timeoutMs: 30_000, intervalMs: 300, what: `${what}: ${selector} to read ${JSON.stringify(expected)} (last ${JSON.stringify(seen)})` },
+  );
+}
+
+/** No script from a message ran: no dialog, no element the payload would make, no page error. */
+function expectNoScriptRan(watch: PageWatch): void {
+  expect(watch.dialogs, 'alert() was called').to.deep.equal([]);
+  expect(watch.pageErrors, 'errors in the page').to.deep.equal([]);
+}
+
 describe('Partita Web in a real browser (broker, chromium)', function () {
-  this.timeout(180_000);
+  this.timeout(240_000);
   let browser: Browser;
   let web: WebServer;
+  let app: App;
   const topic = unique('web-jobs');
+  const slowTopic = unique('web-slow');
+  const failTopic = unique('web-fail');
+  const deadLetterTopic = `${failTopic}.dlq`;
   const idleTopic = unique('web-idle');
   const idleGroup = unique('web-idle-group');
+  const goneGroup = unique('web-gone-group');
   const performed: string[] = [];
+  const charged: string[] = [];
+  let broken = true;
+  let releaseSlow: () => void = () => undefined;
+  const slowReleased = new Promise<void>((resolve) => (releaseSlow = resolve));
 
   class Greet extends Job<[name: string]> {
     static override options = { topic };
@@ -30,37 +68,117 @@ describe('Partita Web in a real browser (broker, chromium)', function () {
       performed.push(name);
     }
   }
+  class Resize extends Job<[image: string]> {
+    static override options = { topic: slowTopic };
+    async perform() {
+      await slowReleased;
+    }
+  }
+  class Charge extends Job<[order: string]> {
+    static override options = { topic: failTopic, partitioner: () => 'one-customer' };
+    perform(order: string) {
+      if (broken) throw new RangeError(`cannot charge ${order}`);
+      charged.push(order);
+    }
+  }
 
-  before(async () => {
+  before(async function () {
     browser = await launchBrowser();
     await configure({ kafka: { brokers: testBrokers(), logLevel: 'nothing' }, handleSignals: false });
-    await createTopic(topic, 2);
-    await createTopic(idleTopic, 1);
-    const app = testApp({ jobs: [Greet] }).routes((r) => r.activeJobTopic(topic));
+    await Promise.all([createTopic(topic, 2), createTopic(slowTopic, 1), createTopic(failTopic, 2), createTopic(idleTopic, 1)]);
+    app = testApp({ jobs: [Greet, Resize, Charge], reports: { intervalMs: 500 }, pause: { timeout: 20, maxTimeout: 50 } }).routes((r) => {
+      r.activeJobTopic(topic);
+      r.activeJobTopic(slowTopic);
+      r.activeJobTopic(failTopic, (t) => t.deadLetterQueue({ topic: deadLetterTopic, maxRetries: 0 }));
+    });
+    let deadLettered = 0;
+    app.on('message.dead-lettered', () => (deadLettered += 1));
     await app.run();
+    // A process that reports and stops: the Processes page shows it gone.
+    const gone = testApp({ groupId: goneGroup, reports: { intervalMs: 500 } }).routes((r) => r.activeJobTopic(unique('web-nothing'), (t) => t.config({ partitions: 1 })));
+    await gone.run();
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    await gone.stop();
     // Lag the spec controls: 10 records on a topic a group committed 3 of.
     await produceRaw(idleTopic, Array.from({ length: 10 }, (_, n) => ({ key: `k${n}`, value: `v${n}` })));
     await withAdmin((admin) => admin.setOffsets({ groupId: idleGroup, topic: idleTopic, partitions: [{ partition: 0, offset: '3' }] }));
     await Promise.all(['ada', 'grace', 'linus'].map((name) => Greet.performLater(name)));
     await Promise.all(['later-1', 'later-2'].map((name) => Greet.set({ wait: 600_000 }).performLater(name)));
+    await Resize.performLater('cat.png');
+    for (const order of ['order-1', 'order-2', XSS]) await Charge.set({ dispatchMethod: 'produceSync' }).performLater(order);
     await closeDispatcher();
-    await waitFor(() => performed.length === 3, { what: `3 jobs performed (have ${performed.length})` });
-    web = await startWebServer({ kafka: { brokers: testBrokers(), logLevel: 'nothing' }, port: 0 });
+    await waitFor(() => performed.length === 3 && deadLettered === 3, { what: `3 jobs performed (have ${performed.length}), 3 dead-lettered (have ${deadLettered})` });
+    web = await startWebServer({ kafka: { brokers: testBrokers(), logLevel: 'nothing' }, port: 0, groupIds: [app.groupId, idleGroup, goneGroup] });
   });
 
   after(async () => {
+    releaseSlow();
     await web?.close();
     await browser?.close();
     await stopApps();
+  });
+
+  it('Dashboard: performed, failed, lag and running jobs, charts drawn, live updates; a screenshot', async () => {
+    const { page, watch } = await watchedPage(browser);
+    await showsText(page, web.url, '#figure-performed-hour', '3', 'jobs performed in the last hour');
+    expect(await textOf(page, '#figure-failed-hour')).to.equal('3');
+    expect(await textOf(page, '#figure-running')).to.equal('1');
+    expect(await textOf(page, '#running-jobs')).to.contain('Resize').and.contain(slowTopic);
+    await page.waitForSelector('body[data-charts-ready="true"]', { timeout: 30_000 });
+    expect(await page.$$eval('.chart canvas', (canvases) => canvases.length)).to.equal(2);
+    await page.waitForFunction(() => Number(document.body.dataset.liveUpdates ?? 0) >= 2, undefined, { timeout: 30_000 });
+    // 7 records not committed by the idle group; the app's own groups have caught up.
+    expect(Number(await textOf(page, '#figure-lag'))).to.equal(7);
+    mkdirSync(dirname(SCREENSHOT), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    expect(readFileSync(SCREENSHOT).subarray(1, 4).toString()).to.equal('PNG');
+    expectNoScriptRan(watch);
+    await page.close();
   });
 
   it('Consumer groups: lag per topic and partition against the end offsets', async () => {
     const { page } = await watchedPage(browser);
     await page.goto(`${web.url}groups`);
     expect(await textOf(page, `[data-partition-lag="${idleTopic}/0"]`), 'lag of the idle group').to.equal('7');
-    const section = await page.$(`[data-group="${idleGroup}"]`);
-    expect(section, `a section for ${idleGroup}`).to.not.equal(null);
     expect(await textOf(page, `[data-group="${idleGroup}"] [data-lag]`)).to.equal('lag 7');
+    expect(await textOf(page, `[data-group="${app.groupId}"] [data-lag]`)).to.equal('lag 0');
+    await page.close();
+  });
+
+  it('Processes: the live worker with its running job; the one that stopped is gone', async () => {
+    const { page } = await watchedPage(browser);
+    await showsText(page, `${web.url}processes`, `[data-process="${app.reportsProcessId}"]`, 'live', 'the running app');
+    expect(await textOf(page, `[data-running="${app.reportsProcessId}"]`)).to.equal('1');
+    expect(await page.$$eval('[data-process]', (cells) => cells.map((cell) => cell.textContent))).to.include('gone');
+    await page.close();
+  });
+
+  it('Errors: failures with stacks, filtered by job class and topic; HTML in a message is text, no script runs', async () => {
+    const { page, watch } = await watchedPage(browser);
+    await waitFor(
+      async () => {
+        await page.goto(`${web.url}errors?jobClass=Charge`);
+        return (await page.$$('#errors .error')).length === 3;
+      },
+      { timeoutMs: 30_000, intervalMs: 300, what: 'three Charge failures on the Errors page' },
+    );
+    const messages = await page.$$eval('#errors .error-message', (spans) => spans.map((span) => span.textContent));
+    expect(messages).to.include(`cannot charge ${XSS}`);
+    expect(await page.$$eval('#errors pre.stack', (stacks) => stacks.map((s) => s.textContent ?? ''))).to.satisfy((stacks: string[]) => stacks.every((s) => s.includes('RangeError')));
+    expect(await page.$$('main img'), 'an <img> made from the message').to.have.length(0);
+    await page.goto(`${web.url}errors?jobClass=Greet`);
+    expect(await page.$$('#errors .error')).to.have.length(0);
+    await page.goto(`${web.url}errors?topic=${encodeURIComponent(failTopic)}`);
+    expect(await page.$$('#errors .error')).to.have.length(3);
+    expectNoScriptRan(watch);
+    await page.close();
+  });
+
+  it('Scheduled: jobs waiting per delay tier', async () => {
+    const tier = delayTopics(topic).find((t) => t.endsWith('.delay.10m'))!;
+    const { page } = await watchedPage(browser);
+    await page.goto(`${web.url}scheduled`);
+    expect(await textOf(page, `[data-waiting="${tier}"]`), `jobs waiting in ${tier}`).to.equal('2');
     await page.close();
   });
 
@@ -72,13 +190,93 @@ describe('Partita Web in a real browser (broker, chromium)', function () {
     await page.close();
   });
 
-  it('Scheduled: jobs waiting per delay tier', async () => {
-    const tier = delayTopics(topic).find((t) => t.endsWith('.delay.10m'))!;
-    const { page } = await watchedPage(browser);
-    await page.goto(`${web.url}scheduled`);
-    expect(await textOf(page, `[data-waiting="${tier}"]`), `jobs waiting in ${tier}`).to.equal('2');
-    await page.close();
+  describe('dead letters', () => {
+    it('lists the topic, decodes each entry (class, id, arguments as text, error, source), shows one', async () => {
+      const { page, watch } = await watchedPage(browser);
+      await page.goto(`${web.url}dead-letters`);
+      expect(await textOf(page, `[data-total="${deadLetterTopic}"]`)).to.equal('3');
+      await page.click(`[data-dlq="${deadLetterTopic}"]`);
+      const rows = await page.$$eval('#dead-letters tbody tr', (trs) => trs.map((tr) => tr.textContent ?? ''));
+      expect(rows).to.have.length(3);
+      expect(rows.every((row) => row.includes('Charge') && row.includes('RangeError') && row.includes(`${failTopic}/`))).to.equal(true);
+      expect(await page.$$eval('#dead-letters code.arguments', (cells) => cells.map((c) => c.textContent))).to.deep.equal(['["order-1"]', '["order-2"]', JSON.stringify([XSS])]);
+      expect(await page.$$('main img'), 'an <img> made from an argument').to.have.length(0);
+      await page.click('#dead-letters tbody tr:nth-child(3) td:nth-child(2) a');
+      expect(await textOf(page, 'pre.arguments')).to.equal(JSON.stringify([XSS]));
+      expect(await page.$$('main img')).to.have.length(0);
+      expectNoScriptRan(watch);
+      await page.close();
+    });
+
+    it('refuses a replay without the CSRF token, and every POST in read-only mode', async () => {
+      const page = await deadLetterPageOf(web);
+      const refused = await page.evaluate(async ([action, topic]) => {
+        const response = await fetch(action!, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `topic=${encodeURIComponent(topic!)}&entry=0@0` });
+        return response.status;
+      }, [`${web.url}dead-letters/replay`, deadLetterTopic]);
+      expect(refused).to.equal(403);
+      const readOnly = await startWebServer({ kafka: { brokers: testBrokers(), logLevel: 'nothing' }, port: 0, readOnly: true });
+      try {
+        const { page: shown } = await watchedPage(browser);
+        await shown.goto(`${readOnly.url}dead-letters/topic?topic=${encodeURIComponent(deadLetterTopic)}`);
+        expect(await shown.$$('#dead-letters tbody tr'), 'entries are shown').to.have.length(3);
+        expect(await shown.$$('button[type="submit"], input[name="entry"]'), 'no replay controls').to.have.length(0);
+        const csrf = await page.$eval('input[name="csrf"]', (input) => (input as HTMLInputElement).value);
+        const status = await shown.evaluate(
+          async ([action, body]) => (await fetch(action!, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body })).status,
+          [`${readOnly.url}dead-letters/replay`, `csrf=${csrf}&topic=${encodeURIComponent(deadLetterTopic)}&entry=0@0`],
+        );
+        expect(status).to.equal(403);
+        await shown.close();
+      } finally {
+        await readOnly.close();
+      }
+      expect(charged, 'nothing was replayed').to.deep.equal([]);
+      await page.close();
+    });
+
+    it('replays a selection from the page: the job runs once, the entry shows as replayed, a second replay skips it', async () => {
+      broken = false;
+      const page = await deadLetterPageOf(web);
+      const first = await page.$eval('#dead-letters input[name="entry"]', (input) => (input as HTMLInputElement).value);
+      await page.check(`#dead-letters input[value="${first}"]`);
+      await page.click('#replay-selected');
+      expect(await textOf(page, '#replay-result')).to.equal('Replayed 1 dead letter.');
+      await waitFor(() => charged.length === 1, { what: 'the replayed job to run' });
+      expect(charged).to.deep.equal(['order-1']);
+      await page.goto(`${web.url}dead-letters/topic?topic=${encodeURIComponent(deadLetterTopic)}&partition=${first.split('@')[0]}`);
+      expect(await textOf(page, `[data-replayed-entry="${first}"]`)).to.equal('replayed');
+      expect(await page.$(`#dead-letters input[value="${first}"]`), 'no checkbox for a replayed entry').to.equal(null);
+      const csrf = await page.$eval('input[name="csrf"]', (input) => (input as HTMLInputElement).value);
+      const again = await page.evaluate(
+        async ([action, body]) => (await (await fetch(action!, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body })).text()),
+        [`${web.url}dead-letters/replay`, `csrf=${encodeURIComponent(csrf)}&topic=${encodeURIComponent(deadLetterTopic)}&entry=${first}`],
+      );
+      expect(again).to.contain('Replayed 0 dead letters, left 1 alone').and.contain('already-replayed');
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      expect(charged, 'the entry ran once').to.deep.equal(['order-1']);
+      await page.close();
+    });
+
+    it('replays all of a source partition in per-key order, the ones replayed before left alone', async () => {
+      const page = await deadLetterPageOf(web);
+      await page.click('[data-replay-source]');
+      expect(await textOf(page, '#replay-result')).to.equal('Replayed 2 dead letters, left 1 alone.');
+      await waitFor(() => charged.length === 3, { what: `the source partition's jobs to run (have ${charged.join(', ')})` });
+      expect(charged).to.deep.equal(['order-1', 'order-2', XSS]);
+      await page.goto(`${web.url}dead-letters`);
+      expect(await textOf(page, `[data-replayed="${deadLetterTopic}"]`)).to.equal('3');
+      await page.close();
+    });
   });
+
+  /** A browser page on the dead-letter topic's first partition that holds entries. */
+  async function deadLetterPageOf(server: WebServer): Promise<Page> {
+    const { page } = await watchedPage(browser);
+    const partition = await withAdmin(async (admin) => (await admin.fetchTopicOffsets(deadLetterTopic)).find((p) => Number(p.high) > 0)!.partition);
+    await page.goto(`${server.url}dead-letters/topic?topic=${encodeURIComponent(deadLetterTopic)}&partition=${partition}`);
+    return page;
+  }
 
   describe('security', () => {
     it('refuses to listen on a non-loopback address without auth', async () => {
