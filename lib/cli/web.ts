@@ -38,8 +38,8 @@ export async function runWeb(args: readonly string[], out: (line: string) => voi
   refuseExtraArguments('web', positionals, 0);
   const port = Number(values.port ?? 9290);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError('web', `--port expects a port number 0..65535, got ${JSON.stringify(values.port)}`);
-  const token = values.token ?? process.env.PARTITA_WEB_TOKEN;
-  const basic = values.basic ?? process.env.PARTITA_WEB_BASIC;
+  const token = values.token ?? (process.env.PARTITA_WEB_TOKEN || undefined);
+  const basic = values.basic ?? (process.env.PARTITA_WEB_BASIC || undefined);
   if (token !== undefined && basic !== undefined) throw new UsageError('web', 'give --token or --basic, not both');
   let auth: import('../web/index.ts').WebAuth | undefined;
   if (token !== undefined) auth = { token };

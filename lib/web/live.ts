@@ -6,6 +6,8 @@ import { processStates, readReports, recentErrors, subscribeReports, type ErrorR
 export const BUCKET_MS = 10_000;
 /** How far back the charts go, in ms. */
 export const HISTORY_MS = 3_600_000;
+/** The shortest time the charts span, in ms (they start at the oldest figures of the hour). */
+const MIN_CHART_MS = 600_000;
 /** Error reports kept in memory for the Errors page (the newest). */
 const ERRORS_KEPT = 500;
 /** How far back the Errors page goes at start: the errors topic's retention. */
@@ -153,10 +155,14 @@ export class LiveState {
     return { jobClasses: [...jobClasses].sort(), topics: [...topics].sort() };
   }
 
-  /** The charts' points over the last hour, oldest first, one per {@link BUCKET_MS} (empty windows included). */
+  /**
+   * The charts' points, oldest first, one per {@link BUCKET_MS} (empty windows included): from the
+   * oldest window with figures in the last hour, and at least the last {@link MIN_CHART_MS}.
+   */
   series(now = Date.now()): SeriesPoint[] {
     const last = Math.floor(now / BUCKET_MS) * BUCKET_MS;
-    const first = last - HISTORY_MS + BUCKET_MS;
+    const oldestWithFigures = Math.min(...[...this.#buckets.keys()].filter((at) => at > last - HISTORY_MS));
+    const first = Math.max(last - HISTORY_MS + BUCKET_MS, Math.min(last - MIN_CHART_MS + BUCKET_MS, oldestWithFigures));
     const points: SeriesPoint[] = [];
     for (let at = first; at <= last; at += BUCKET_MS) {
       const bucket = this.#buckets.get(at);

@@ -188,6 +188,7 @@ export function createWebHandler(options: WebHandlerOptions): WebHandler {
     if ((await guard.authenticate(request, response, url)) === 'answered') return;
     if (url.pathname.startsWith('/assets/')) return serveAsset(response, url.pathname.slice('/assets/'.length));
     if (request.method === 'POST') return act(request, response, url);
+    if (url.pathname === '/dead-letters/replay') return refuse(response, 405, 'Replays are POSTs from the dead-letter pages.');
     if (request.method !== 'GET' && request.method !== 'HEAD') return refuse(response, 405, 'Only GET and POST are answered.');
     if (url.pathname === '/series') {
       await live.start();

@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import { mkdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -7,7 +9,7 @@ import type { App } from '../../lib/app.ts';
 import { closeDispatcher, configure } from '../../lib/dispatch/default-dispatcher.ts';
 import { Job } from '../../lib/job/job.ts';
 import { delayTopics } from '../../lib/schedule/tiers.ts';
-import { startWebServer, WebAuthRequiredError, type WebServer } from '../../lib/web/index.ts';
+import { createWebHandler, startWebServer, WebAuthRequiredError, type WebServer } from '../../lib/web/index.ts';
 import { stopApps, testApp } from '../support/app.ts';
 import { launchBrowser, watchedPage, type PageWatch } from '../support/browser.ts';
 import { createTopic, testBrokers, unique, waitFor, withAdmin } from '../support/kafka.ts';
@@ -126,7 +128,7 @@ describe('Partita Web in a real browser (broker, chromium)', function () {
     expect(await textOf(page, '#running-jobs')).to.contain('Resize').and.contain(slowTopic);
     await page.waitForSelector('body[data-charts-ready="true"]', { timeout: 30_000 });
     expect(await page.$$eval('.chart canvas', (canvases) => canvases.length)).to.equal(2);
-    await page.waitForFunction(() => Number(document.body.dataset.liveUpdates ?? 0) >= 2, undefined, { timeout: 30_000 });
+    await page.waitForFunction('Number(document.body.dataset.liveUpdates || 0) >= 2', undefined, { timeout: 30_000 });
     // 7 records not committed by the idle group; the app's own groups have caught up.
     expect(Number(await textOf(page, '#figure-lag'))).to.equal(7);
     mkdirSync(dirname(SCREENSHOT), { recursive: true });
@@ -153,15 +155,18 @@ describe('Partita Web in a real browser (broker, chromium)', function () {
     await page.close();
   });
 
-  it('Errors: failures with stacks, filtered by job class and topic; HTML in a message is text, no script runs', async () => {
+  it('Errors: failures and dead letters with stacks, filtered by job class and topic; HTML in a message is text, no script runs', async () => {
     const { page, watch } = await watchedPage(browser);
     await waitFor(
       async () => {
         await page.goto(`${web.url}errors?jobClass=Charge`);
-        return (await page.$$('#errors .error')).length === 3;
+        return (await page.$$('#errors .error')).length === 6;
       },
-      { timeoutMs: 30_000, intervalMs: 300, what: 'three Charge failures on the Errors page' },
+      { timeoutMs: 30_000, intervalMs: 300, what: 'six Charge error reports on the Errors page (three failures, three dead letters)' },
     );
+    const kinds = await page.$$eval('#errors .error-kind', (spans) => spans.map((span) => span.textContent));
+    expect(kinds.filter((kind) => kind === 'job.failed')).to.have.length(3);
+    expect(kinds.filter((kind) => kind === 'message.dead-lettered')).to.have.length(3);
     const messages = await page.$$eval('#errors .error-message', (spans) => spans.map((span) => span.textContent));
     expect(messages).to.include(`cannot charge ${XSS}`);
     expect(await page.$$eval('#errors pre.stack', (stacks) => stacks.map((s) => s.textContent ?? ''))).to.satisfy((stacks: string[]) => stacks.every((s) => s.includes('RangeError')));
@@ -169,7 +174,9 @@ describe('Partita Web in a real browser (broker, chromium)', function () {
     await page.goto(`${web.url}errors?jobClass=Greet`);
     expect(await page.$$('#errors .error')).to.have.length(0);
     await page.goto(`${web.url}errors?topic=${encodeURIComponent(failTopic)}`);
-    expect(await page.$$('#errors .error')).to.have.length(3);
+    expect(await page.$$('#errors .error')).to.have.length(6);
+    await page.goto(`${web.url}errors?topic=${encodeURIComponent(topic)}`);
+    expect(await page.$$('#errors .error')).to.have.length(0);
     expectNoScriptRan(watch);
     await page.close();
   });
@@ -221,7 +228,7 @@ describe('Partita Web in a real browser (broker, chromium)', function () {
         await shown.goto(`${readOnly.url}dead-letters/topic?topic=${encodeURIComponent(deadLetterTopic)}`);
         expect(await shown.$$('#dead-letters tbody tr'), 'entries are shown').to.have.length(3);
         expect(await shown.$$('button[type="submit"], input[name="entry"]'), 'no replay controls').to.have.length(0);
-        const csrf = await page.$eval('input[name="csrf"]', (input) => (input as HTMLInputElement).value);
+        const csrf = await page.inputValue('input[name="csrf"]');
         const status = await shown.evaluate(
           async ([action, body]) => (await fetch(action!, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body })).status,
           [`${readOnly.url}dead-letters/replay`, `csrf=${csrf}&topic=${encodeURIComponent(deadLetterTopic)}&entry=0@0`],
@@ -238,7 +245,7 @@ describe('Partita Web in a real browser (broker, chromium)', function () {
     it('replays a selection from the page: the job runs once, the entry shows as replayed, a second replay skips it', async () => {
       broken = false;
       const page = await deadLetterPageOf(web);
-      const first = await page.$eval('#dead-letters input[name="entry"]', (input) => (input as HTMLInputElement).value);
+      const first = (await page.getAttribute('#dead-letters input[name="entry"]', 'value'))!;
       await page.check(`#dead-letters input[value="${first}"]`);
       await page.click('#replay-selected');
       expect(await textOf(page, '#replay-result')).to.equal('Replayed 1 dead letter.');
@@ -247,7 +254,7 @@ describe('Partita Web in a real browser (broker, chromium)', function () {
       await page.goto(`${web.url}dead-letters/topic?topic=${encodeURIComponent(deadLetterTopic)}&partition=${first.split('@')[0]}`);
       expect(await textOf(page, `[data-replayed-entry="${first}"]`)).to.equal('replayed');
       expect(await page.$(`#dead-letters input[value="${first}"]`), 'no checkbox for a replayed entry').to.equal(null);
-      const csrf = await page.$eval('input[name="csrf"]', (input) => (input as HTMLInputElement).value);
+      const csrf = await page.inputValue('input[name="csrf"]');
       const again = await page.evaluate(
         async ([action, body]) => (await (await fetch(action!, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body })).text()),
         [`${web.url}dead-letters/replay`, `csrf=${encodeURIComponent(csrf)}&topic=${encodeURIComponent(deadLetterTopic)}&entry=${first}`],
@@ -277,6 +284,32 @@ describe('Partita Web in a real browser (broker, chromium)', function () {
     await page.goto(`${server.url}dead-letters/topic?topic=${encodeURIComponent(deadLetterTopic)}&partition=${partition}`);
     return page;
   }
+
+  it("mounts in a host app's http server under a base path; other paths stay the host app's", async () => {
+    const handler = createWebHandler({ kafka: { brokers: testBrokers(), logLevel: 'nothing' }, basePath: '/ops/partita' });
+    const host = createServer((request, response) =>
+      handler(request, response, () => {
+        response.writeHead(200, { 'content-type': 'text/plain' });
+        response.end('the host app');
+      }),
+    );
+    await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(host.address() as AddressInfo).port}`;
+    try {
+      const { page } = await watchedPage(browser);
+      await page.goto(`${base}/ops/partita/topics`);
+      expect(await textOf(page, `[data-records="${idleTopic}"]`)).to.equal('10');
+      await page.click('nav a:text("Consumer groups")');
+      expect(page.url()).to.equal(`${base}/ops/partita/groups`);
+      expect(await textOf(page, `[data-partition-lag="${idleTopic}/0"]`)).to.equal('7');
+      expect(await (await fetch(`${base}/elsewhere`)).text()).to.equal('the host app');
+      await page.close();
+    } finally {
+      await handler.close();
+      host.closeAllConnections();
+      await new Promise((resolve) => host.close(resolve));
+    }
+  });
 
   describe('security', () => {
     it('refuses to listen on a non-loopback address without auth', async () => {

@@ -27,8 +27,8 @@ ${figure('failed-hour', 'failed, last hour', figures.failedLastHour)}
 </section>
 <h2>Running jobs</h2>
 ${table(
-  ['job class', 'job id', 'topic/partition@offset', 'attempt', 'running for', 'process'],
-  running.map(({ job, host }) => [job.jobClass, html`<code>${job.jobId}</code>`, `${job.topic}/${job.partition}@${job.offset}`, job.executions + 1, html`${formatDuration(now - job.startedAt)} <span class="muted">since ${formatTime(job.startedAt)}</span>`, host]),
+  ['job class', 'job id', 'topic/partition@offset', 'executions', 'running for', 'process'],
+  running.map(({ job, host }) => [job.jobClass, html`<code>${job.jobId}</code>`, `${job.topic}/${job.partition}@${job.offset}`, job.executions, html`${formatDuration(now - job.startedAt)} <span class="muted">since ${formatTime(job.startedAt)}</span>`, host]),
   'No job is running.',
   'running-jobs',
 )}`;

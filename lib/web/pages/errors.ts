@@ -22,7 +22,7 @@ ${errors.length === 0
   : html`<ol class="errors" id="errors">${errors.map(
       (e) => html`<li class="error">
 <p>${formatTime(e.at)} <strong class="error-class">${e.errorClass}</strong>: <span class="error-message">${e.message}</span></p>
-<p class="muted">${e.kind}${e.jobClass === null ? '' : html` · <span class="job-class">${e.jobClass}</span>`}${e.jobId === null ? '' : html` <code>${e.jobId}</code>`}${e.topic === null ? '' : html` · ${e.topic}/${e.partition ?? '?'}@${e.offset ?? '?'}`}${e.attempt === null ? '' : html` · attempt ${e.attempt}`} · ${e.groupId}</p>
+<p class="muted"><span class="error-kind">${e.kind}</span>${e.jobClass === null ? '' : html` · <span class="job-class">${e.jobClass}</span>`}${e.jobId === null ? '' : html` <code>${e.jobId}</code>`}${e.topic === null ? '' : html` · ${e.topic}/${e.partition ?? '?'}@${e.offset ?? '?'}`}${e.attempt === null ? '' : html` · attempt ${e.attempt}`} · ${e.groupId}</p>
 ${e.stack === null ? '' : html`<details><summary>stack</summary><pre class="stack">${e.stack}</pre></details>`}
 </li>`,
     )}</ol>`}`;
