@@ -125,6 +125,9 @@ export function createWebHandler(options: WebHandlerOptions): WebHandler {
   const cluster = new ClusterReader(options.kafka);
   const shownGroups = async () => (await cluster.groups()).filter((g) => groupIds === undefined || groupIds.includes(g.groupId));
   const live = new LiveState(options.kafka, shownGroups, groupIds);
+  // Follow the reports and sample lag from now on, so the charts have figures by the first visit;
+  // a failure here (no broker yet) is met again, and reported, by the first page that needs them.
+  live.start().catch(() => undefined);
   const guard = new Guard(options.auth, basePath);
   const deadLetters = new DeadLetters({ kafka: { logLevel: 'nothing', ...options.kafka } });
   const listedDeadLetterTopics = options.deadLetterTopics ?? [];
@@ -159,7 +162,7 @@ export function createWebHandler(options: WebHandlerOptions): WebHandler {
     },
     '/dead-letters/topic': async ({ context, url }) => {
       const topic = url.searchParams.get('topic') ?? '';
-      const partitions = (await deadLetters.partitions(topic)).map((p: { partition: number }) => p.partition);
+      const partitions = (await deadLetters.partitions(topic)).map((p) => p.partition);
       if (partitions.length === 0) return undefined;
       const partition = wholeNumber(url.searchParams.get('partition')) ?? partitions[0]!;
       if (!partitions.includes(partition)) return undefined;
