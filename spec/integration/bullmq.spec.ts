@@ -2,7 +2,7 @@ import { expect } from 'chai';
 // The code under test is written as for BullMQ; only this import differs.
 import { Queue, QueueEvents, Worker, type Job } from 'partita/bullmq';
 import { closeDispatcher } from '../../lib/dispatch/default-dispatcher.ts';
-import { readAll, testBrokers, unique, waitFor } from '../support/kafka.ts';
+import { createTopic, readAll, testBrokers, unique, waitFor } from '../support/kafka.ts';
 
 describe('partita/bullmq: a BullMQ-style app on Kafka (broker)', function () {
   let connection: { brokers: string[] };
@@ -59,26 +59,30 @@ describe('partita/bullmq: a BullMQ-style app on Kafka (broker)', function () {
   });
 
   it('B1: a job whose attempts are spent runs exactly that often, also failing beside other lanes, and is a dead letter', async () => {
-    const name = unique('bull-fail');
+    const name = await createTopic(unique('bull-fail'), 1);
+    const queue = open(new Queue(name, { connection }));
+    // Added before the worker starts, so that its first batch holds them all, split into lanes:
+    // doomed-once's only attempt (the default attempts: 1) fails while its siblings run.
+    await queue.addBulk([1, 2, 3, 4, 5, 6].map((n) => ({ name: n === 3 ? 'doomed-once' : `fine-${n}`, data: { n } })));
+    await queue.add('doomed-twice', { n: 7 }, { attempts: 2, backoff: 200 });
     const runs = new Map<string, number>();
-    const worker = await startedWorker<{ n: number }, number>(name, async (job) => {
+    const failures: string[] = [];
+    const worker = open(new Worker<{ n: number }, number>(name, async (job) => {
       runs.set(job.name, (runs.get(job.name) ?? 0) + 1);
       if (job.name.startsWith('doomed')) throw new Error(`${job.name} always fails`);
       return job.data.n;
-    }, 4);
-    const failures: string[] = [];
+    }, { connection, concurrency: 4 }));
     worker.on('failed', (job) => failures.push(`${job!.name}:${job!.attemptsMade}`));
-    const queue = open(new Queue(name, { connection }));
-    // One batch, split into lanes: the default attempts (1) are spent by the failure in parallel.
-    await queue.addBulk([{ name: 'doomed-once', data: { n: 0 } }, ...[1, 2, 3, 4, 5].map((n) => ({ name: `fine-${n}`, data: { n } }))]);
-    await queue.add('doomed-twice', { n: 6 }, { attempts: 2, backoff: 200 });
+    let lanes = 0;
+    worker.app.on('batch.started', (batch) => void (batch.topic === name && (lanes = Math.max(lanes, batch.lanes))));
+    await worker.waitUntilReady();
 
     const deadLetters = await readAll(`${name}.failed`, 2);
     expect(deadLetters.map((m) => m.headers['error-class'])).to.deep.equal(['UnrecoverableError', 'UnrecoverableError']);
-    const messages = deadLetters.map((m) => m.headers['error-message']).sort();
-    expect(messages[0]).to.contain('failed 1 times with Error: doomed-once always fails');
-    expect(messages[1]).to.contain('failed 2 times with Error: doomed-twice always fails');
-    expect(Object.fromEntries(runs)).to.deep.equal({ 'doomed-once': 1, 'fine-1': 1, 'fine-2': 1, 'fine-3': 1, 'fine-4': 1, 'fine-5': 1, 'doomed-twice': 2 });
+    const messages = deadLetters.map((m) => m.headers['error-message']!.replace(/^partita\.bullmq \S+ /, '')).sort();
+    expect(messages).to.deep.equal(['failed 1 times with Error: doomed-once always fails', 'failed 2 times with Error: doomed-twice always fails']);
+    expect(lanes, 'lanes of the first batch').to.be.greaterThan(1);
+    expect(Object.fromEntries(runs)).to.deep.equal({ 'fine-1': 1, 'fine-2': 1, 'doomed-once': 1, 'fine-4': 1, 'fine-5': 1, 'fine-6': 1, 'doomed-twice': 2 });
     expect(failures.sort()).to.deep.equal(['doomed-once:1', 'doomed-twice:1', 'doomed-twice:2']);
   });
 
