@@ -1,6 +1,7 @@
 import { InvalidOptionError } from '../errors.ts';
 import { refuseUnknownOptions } from '../validation.ts';
-import { jobNameOf, type JobClass } from '../job/job.ts';
+import { assertArgumentsRoundTrip } from '../job/envelope.ts';
+import { jobNameOf, jobOptionsOf, type JobClass } from '../job/job.ts';
 import { CronSchedule, MISSED_TICK_POLICIES, type MissedTickPolicy } from '../schedule/cron.ts';
 
 /** Options of `r.recurring(name, cron, JobClass, args, options)`. */
@@ -48,7 +49,9 @@ const RECURRING_OPTIONS = { timezone: true, missed: true, catchUpWindowMs: true 
 
 /**
  * Validates a `recurring(...)` declaration and returns its definition; every problem is an
- * {@link InvalidOptionError} naming `routes.recurring.<name>...`.
+ * {@link InvalidOptionError} naming `routes.recurring.<name>...`, except arguments that would not
+ * survive the envelope (a `SerializationError`, as `performLater` throws): found at declaration,
+ * not at the first tick.
  */
 export function defineRecurring(name: string, cron: string, jobClass: JobClass, args: readonly unknown[], options: RecurringOptions): RecurringDefinition {
   if (typeof name !== 'string' || !/^[A-Za-z0-9._-]{1,200}$/.test(name)) {
@@ -56,8 +59,9 @@ export function defineRecurring(name: string, cron: string, jobClass: JobClass, 
   }
   const option = `routes.recurring.${name}`;
   if (typeof jobClass !== 'function') throw new InvalidOptionError(`${option}.job`, `expected a Job subclass, got ${typeof jobClass}`);
-  jobNameOf(jobClass);
+  jobOptionsOf(jobClass);
   if (!Array.isArray(args)) throw new InvalidOptionError(`${option}.args`, `expected the job's arguments as an array, got ${typeof args}`);
+  assertArgumentsRoundTrip(jobNameOf(jobClass), args);
   if (options === null || typeof options !== 'object') throw new InvalidOptionError(option, 'expected options { timezone?, missed?, catchUpWindowMs? }');
   refuseUnknownOptions(option, options, Object.keys(RECURRING_OPTIONS));
   const missed = options.missed ?? 'run-once';

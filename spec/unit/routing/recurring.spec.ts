@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { InvalidOptionError } from '../../../lib/errors.ts';
+import { InvalidOptionError, SerializationError } from '../../../lib/errors.ts';
 import { Job } from '../../../lib/job/job.ts';
 import { RoutesBuilder } from '../../../lib/routing/route.ts';
 
@@ -39,6 +39,7 @@ describe('recurring declarations (unit)', () => {
     expect(() => routes.recurring('b', '0 3 * * *', NightlyReport, ['eu', 1], { timeZone: 'UTC' })).to.throw(InvalidOptionError, /timeZone/);
     // @ts-expect-error the arguments are the job's
     expect(() => routes.recurring('b', '0 3 * * *', NightlyReport, 'eu')).to.throw(InvalidOptionError, /routes\.recurring\.b\.args/);
+    expect(() => routes.recurring('b', '0 3 * * *', NightlyReport, ['eu', (() => 1) as unknown as number])).to.throw(SerializationError, /arguments\[1\] is a function/);
     expect(routes.schedules).to.have.length(1);
   });
 });
