@@ -6,11 +6,13 @@ import type { RawRecord } from './records.ts';
 
 /**
  * Reads the committed records of a topic (read_committed: records of aborted or open
- * transactions are never seen) from its start up to the end offsets seen when called, through a
- * throwaway consumer group that commits nothing and is deleted afterwards. The end is found by
- * position, not by count: commit markers and aborted records take offsets but are never
- * delivered, so a partition is read once kafkajs has moved past its end offset (it reports
- * batches that held only such records as well). Waits for transactions still open below the end.
+ * transactions are never seen) from its start up to its committed end when called (the last
+ * stable offset, which kafkajs's admin reports as `high`: records of a transaction still open are
+ * beyond it), through a throwaway consumer group that commits nothing and is deleted afterwards.
+ * The end is found by position, not by count: commit markers and aborted records take offsets but
+ * are never delivered, so a partition is read once kafkajs has moved past its end (it reports
+ * batches that held only such records as well). A writer that must see everything a previous
+ * writer could still commit fences it first (its open transaction is then aborted).
  */
 export function readCommittedRecords(kafka: Kafka, topic: string, timeoutMs = 30_000): Promise<RawRecord[]> {
   const groupId = `partita-reader-${randomUUID()}`;

@@ -6,7 +6,8 @@ import { createApp, type App } from '../../lib/app.ts';
 import { Job } from '../../lib/job/job.ts';
 import type { MissedTickPolicy } from '../../lib/schedule/cron.ts';
 import { SOURCE_CLI } from '../support/cli.ts';
-import { createTopic, testBrokers, unique, visibleValues, waitFor } from '../support/kafka.ts';
+import { recurringStateTopic } from '../../lib/kafka/recurring-state.ts';
+import { createTopic, rawKafka, testBrokers, unique, visibleValues, waitFor } from '../support/kafka.ts';
 import { exited } from '../support/worker-process.ts';
 
 const WORKER = fileURLToPath(new URL('../support/recurring-worker.ts', import.meta.url));
@@ -97,6 +98,43 @@ describe('recurring jobs (broker)', function () {
       for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await Promise.all(children.map(exited));
     }
+  });
+
+  it("a previous owner's open round is aborted by the takeover: its job never runs, its state is never read", async () => {
+    const topic = await createTopic(unique('recurring-zombie'), 1);
+    const group = unique('recurring');
+    const stateTopic = await createTopic(recurringStateTopic(group), 1);
+    class Tick extends Job<[]> {
+      static override options = { topic };
+      async perform(): Promise<void> {}
+    }
+    // A crashed owner in the middle of a round: its transaction (the ticker's transactional id)
+    // holds a job and a state record that would silence the schedule for an hour, and is never
+    // ended. Its timeout is ten minutes, so only fencing can end it before the spec gives up.
+    const zombie = rawKafka().producer({ transactionalId: `${group}-${stateTopic}-0`, idempotent: true, maxInFlightRequests: 1, transactionTimeout: 600_000 });
+    await zombie.connect();
+    const open = await zombie.transaction();
+    const inAnHour = new Date(Date.now() + 3_600_000).toISOString();
+    await open.send({ topic, messages: [{ value: 'zombie-job' }] });
+    await open.send({
+      topic: stateTopic,
+      messages: [{ key: 'every-second', partition: 0, value: JSON.stringify({ schedule: 'every-second', cron: '* * * * * *', timezone: 'UTC', jobClass: 'Tick', topic, missed: 'run-once', catchUpWindowMs: 60_000, lastTick: inAnHour, lastEnqueuedTick: inAnHour, updatedAt: inAnHour, owner: 'zombie' }) }],
+    });
+    const enqueued: number[] = [];
+    const app = createApp({ clientId: 'recurring-spec', groupId: group, kafka: { brokers: testBrokers(), logLevel: 'nothing' }, logLevel: 'silent' }).routes((r) => r.recurring('every-second', '* * * * * *', Tick, []));
+    app.on('recurring.enqueued', ({ tick }) => enqueued.push(tick.getTime()));
+    try {
+      await app.run();
+      await waitFor(() => enqueued.length >= 3, { what: 'three ticks after the takeover', timeoutMs: 60_000, intervalMs: 50 });
+    } finally {
+      await app.stop();
+      await zombie.disconnect();
+    }
+    const committed = await visibleValues(topic);
+    expect(committed).to.not.include('zombie-job');
+    expect(await visibleValues(topic, { uncommitted: true }), 'the zombie job was written, then aborted').to.include('zombie-job');
+    expect(duplicates(await committedTicks(topic))).to.deep.equal([]);
+    expect((await committedTicks(topic)).length).to.be.at.least(3);
   });
 
   for (const missed of ['skip', 'run-once'] as const satisfies readonly MissedTickPolicy[]) {
