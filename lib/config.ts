@@ -140,10 +140,14 @@ interface ValueOption<T> extends OptionEntry {
   readonly check: (option: string, value: unknown, given: AppConfig) => T;
 }
 
-/** An option holding an object of options, each its own row. */
-interface SectionOption extends OptionEntry {
+/** An option holding an object of options (`consumer`, `pause`, ...), each its own row. */
+export interface OptionSection extends OptionEntry {
   /** The options inside, by name. */
   readonly options: Readonly<Record<string, OptionEntry>>;
+}
+
+/** A section {@link resolveConfig} resolves. */
+interface SectionOption extends OptionSection {
   /** Resolves the whole object (a part that checks its own options, also outside an app). */
   readonly resolve?: (option: string, value: unknown, given: AppConfig) => unknown;
 }
@@ -201,12 +205,8 @@ function flag(option: string, value: unknown): boolean {
 
 const PAUSE_DEFAULTS: PauseSettings = { timeout: 1000, maxTimeout: 30_000, exponentialBackoff: true };
 
-/**
- * Every option of `createApp`: what it does, its default, where it applies. {@link resolveConfig}
- * resolves a configuration by it; `partita config` prints it; README's option tables are checked
- * against it. Sections (`consumer`, `pause`, `dispatch`, `kafka`) hold a row per option inside.
- */
-export const CONFIG_OPTIONS = {
+/** The table behind {@link CONFIG_OPTIONS}, with each option's check and default. */
+const OPTIONS = {
   clientId: derived(
     'client id sent to Kafka; also the default group id',
     'kafkajs client (consumer, producers, admin)',
@@ -329,6 +329,13 @@ export const CONFIG_OPTIONS = {
 } satisfies Record<keyof AppConfig, ValueOption<unknown> | SectionOption>;
 
 /**
+ * Every option of `createApp`: what it does, its default, where it applies. {@link resolveConfig}
+ * resolves a configuration by it; `partita config` prints it; README's option tables are checked
+ * against it. Sections (`consumer`, `pause`, `dispatch`, `kafka`, `reports`) hold a row per option inside.
+ */
+export const CONFIG_OPTIONS: Readonly<Record<keyof AppConfig, OptionEntry | OptionSection>> = OPTIONS;
+
+/**
  * Settings of each route (`r.topic(...)`, `r.activeJobTopic(...)`, patterns), with their defaults:
  * the route builders check them where they are declared and fill them from `ROUTE_DEFAULTS`.
  */
@@ -371,7 +378,7 @@ export function configRows(): ConfigRow[] {
   return rows;
 }
 
-function isSection(entry: OptionEntry): entry is SectionOption {
+function isSection(entry: OptionEntry): entry is OptionSection {
   return 'options' in entry;
 }
 
@@ -383,15 +390,15 @@ function isSection(entry: OptionEntry): entry is SectionOption {
  */
 export function resolveConfig(config: AppConfig, option = 'createApp'): ResolvedConfig {
   if (config === null || typeof config !== 'object') throw new InvalidOptionError(option, 'expected a configuration object');
-  refuseUnknownOptions(option, config, Object.keys(CONFIG_OPTIONS));
+  refuseUnknownOptions(option, config, Object.keys(OPTIONS));
   if (config.logger !== undefined && config.logLevel !== undefined) {
     throw new InvalidOptionError(`${option}.logLevel`, 'give either logger (which has its own level) or logLevel, not both');
   }
   const resolved: Record<string, unknown> = {};
-  for (const [name, entry] of Object.entries(CONFIG_OPTIONS) as [string, ValueOption<unknown> | SectionOption][]) {
+  for (const [name, entry] of Object.entries(OPTIONS) as [string, ValueOption<unknown> | SectionOption][]) {
     const given = (config as unknown as Record<string, unknown>)[name];
     const path = `${option}.${name}`;
-    if (isSection(entry)) resolved[name] = resolveSection(path, entry, given, config);
+    if ('options' in entry) resolved[name] = resolveSection(path, entry, given, config);
     else resolved[name] = given === undefined ? entry.defaultOf(config, resolved) : entry.check(path, given, config);
   }
   // The logger option resolves the level too; logLevel is not kept apart from the logger it made.

@@ -3,7 +3,7 @@
  * This module is the whole public surface.
  */
 export { App, createApp } from './app.ts';
-export { resolveConfig, configRows, CONFIG_OPTIONS, ROUTE_OPTIONS, type AppConfig, type ResolvedConfig, type OptionEntry, type ConfigRow } from './config.ts';
+export { resolveConfig, configRows, CONFIG_OPTIONS, ROUTE_OPTIONS, type AppConfig, type ResolvedConfig, type OptionEntry, type OptionSection, type ConfigRow } from './config.ts';
 export type { ReportsOptions } from './reports/publisher.ts';
 export type { MetricsOptions, PartitaMetrics } from './metrics/metrics.ts';
 export { Job, ConfiguredJob, type JobClass, type JobArguments, type Enqueued, type EnqueueOverrides, type JobOptions, type JobHook, type AroundHook } from './job/job.ts';
@@ -18,7 +18,42 @@ export type { Delivery, OutboundMessage } from './kafka/outbound-message.ts';
 export type { TransactionHandle } from './job/ports.ts';
 export { Consumer, MAX_OFFSET_METADATA_BYTES, type ProducedMessage } from './consume/consumer.ts';
 export { Message, type PartitionerInput } from './kafka/inbound-message.ts';
-export type { WorkerEvents, PartitionRef } from './consume/worker-events.ts';
+export type {
+  PartitionRef,
+  GroupRef,
+  BatchRef,
+  MessageRef,
+  JobRef,
+  JobStartedEvent,
+  UndecodedJobRef,
+  WorkerStartedEvent,
+  WorkerStoppingEvent,
+  WorkerStoppedEvent,
+  GroupRebalancedEvent,
+  TopicDiscoveredEvent,
+  PartitionRevokedEvent,
+  PartitionPausedEvent,
+  PartitionInheritedEvent,
+  PartitionFetchedEvent,
+  BatchStartedEvent,
+  BatchCompletedEvent,
+  BatchFailedEvent,
+  LaneStartedEvent,
+  LaneFinishedEvent,
+  MessageDeadLetteredEvent,
+  MessageSkippedEvent,
+  CommittedOffset,
+  BatchCommittedEvent,
+  JobPerformedEvent,
+  JobScheduledEvent,
+  JobFailedEvent,
+  RecurringOwnedEvent,
+  RecurringEnqueuedEvent,
+  RecurringSkippedEvent,
+  WarningEvent,
+  ErrorEvent,
+  WorkerEvents,
+} from './consume/worker-events.ts';
 export type {
   RoutesBuilder,
   RouteBuilder,
