@@ -178,7 +178,7 @@ export class DeadLetters {
     if (request.from !== undefined && (!Number.isInteger(request.from) || request.from < 0)) throw new InvalidOptionError('page.from', `expected an offset >= 0, got ${String(request.from)}`);
     const offsets = await this.#partitionOffsets(topic, request.partition);
     const from = Math.max(request.from ?? offsets.low, offsets.low);
-    const slice = await this.#reader.read(topic, request.partition, from, offsets.high, limit);
+    const slice = await this.#reader.read(topic, request.partition, from, offsets.high, limit, pageBytes(limit));
     const marks = (await this.#marks(topic, [request.partition])).get(request.partition);
     return {
       topic,
@@ -336,6 +336,14 @@ export class DeadLetters {
       return (await partitionCounts(admin, [markTopic])).get(markTopic) ?? partitions;
     });
   }
+}
+
+/**
+ * Bytes one fetch of a page asks for: about 4 KiB a dead letter, from 64 KiB to 1 MiB (the broker
+ * sends at least one whole record batch anyway), so a page reads little more than it shows.
+ */
+function pageBytes(limit: number): number {
+  return Math.min(1_048_576, Math.max(65_536, limit * 4096));
 }
 
 /** The dead-letter partitions a selection reads from. */
