@@ -46,6 +46,7 @@ describe('partita dlq (broker)', function () {
     expect(list.stdout).to.contain(`from ${topic}/0@0`).and.contain(`from ${topic}/0@1`);
     expect(list.stdout).to.match(/RangeError: invoice 1 has no customer/);
     expect(list.stdout).to.match(/age \d+s/);
+    expect(list.stdout).to.contain(`Invoice ${ids[0]}`).and.contain(`Invoice ${ids[1]}`);
 
     broken = false;
     const dlqPartition = (await readAll(dlq, 2)).find((m) => m.headers['source-offset'] === '1')!;
@@ -57,6 +58,18 @@ describe('partita dlq (broker)', function () {
     const [, , replayed] = await readAll(topic, 3);
     expect(replayed!.headers['replayed-from']).to.equal(`${dlq}/${dlqPartition.partition}@${dlqPartition.offset}`);
     expect(replayed!.headers).to.not.have.property('error-class');
+
+    const again = await partita(['dlq', 'replay', dlq, '--offset', `${dlqPartition.partition}@${dlqPartition.offset}`, '--brokers', brokers]);
+    expect(again.code, again.stderr).to.equal(0);
+    expect(again.stdout).to.contain(`skipped ${dlqPartition.partition}@${dlqPartition.offset} (already-replayed)`).and.contain('0 dead letters replayed');
+    const show = await partita(['dlq', 'show', dlq, `${dlqPartition.partition}@${dlqPartition.offset}`, '--json', '--brokers', brokers]);
+    expect(show.code, show.stderr).to.equal(0);
+    const shown = JSON.parse(show.stdout) as { jobClass: string; jobId: string; arguments: unknown[]; replayed: { to: { topic: string; offset: number } } };
+    expect(shown).to.deep.include({ jobClass: 'Invoice', jobId: ids[1], arguments: [1] });
+    expect(shown.replayed.to).to.deep.include({ topic, offset: 2 });
+    const missing = await partita(['dlq', 'replay', dlq, '--offset', '0@99', '--brokers', brokers]);
+    expect(missing.code).to.equal(1);
+    expect(missing.stdout).to.contain('0@99');
 
     const bad = await partita(['dlq', 'replay', dlq, '--brokers', brokers]);
     expect(bad.code).to.equal(2);
