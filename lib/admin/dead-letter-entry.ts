@@ -6,8 +6,11 @@ import type { ReplayMark } from './replay-marks.ts';
 
 /** Where a dead letter came from, as its `source-*` headers say. */
 export interface DeadLetterSource {
+  /** The topic it was consumed from (`source-topic`). */
   topic: string | undefined;
+  /** Its partition there (`source-partition`). */
   partition: number | undefined;
+  /** Its offset there (`source-offset`). */
   offset: number | undefined;
   /** The consumer group that gave up on it. */
   consumerGroup: string | undefined;

@@ -24,6 +24,7 @@ export interface DeadLettersOptions {
 
 /** One partition of a dead-letter topic. */
 export interface DeadLetterPartition {
+  /** Partition number. */
   partition: number;
   /** The oldest offset it holds. */
   low: number;
@@ -53,6 +54,7 @@ export interface DeadLetterCounts {
 
 /** Which page of a dead-letter partition to read. */
 export interface DeadLetterPageRequest {
+  /** The dead-letter partition to read. */
   partition: number;
   /**
    * The first offset to read; below the partition's oldest, the oldest.
@@ -68,7 +70,9 @@ export interface DeadLetterPageRequest {
 
 /** A page of dead letters: consecutive ones of one partition, from an offset on. */
 export interface DeadLetterPage {
+  /** The dead-letter topic. */
   topic: string;
+  /** The partition read. */
   partition: number;
   /** The first offset read. */
   from: number;
@@ -78,6 +82,7 @@ export interface DeadLetterPage {
   end: number;
   /** The oldest offset the partition holds. */
   low: number;
+  /** The dead letters read, in offset order (fewer than `limit` at the end of the partition). */
   entries: DeadLetter[];
 }
 
@@ -92,12 +97,15 @@ export type ReplaySelection =
 
 /** A dead letter that was replayed: where it was, where its message went. */
 export interface ReplayedDeadLetter {
+  /** The dead letter, in its dead-letter topic. */
   deadLetter: RecordPosition;
+  /** Where the replayed message went (its source topic). */
   to: RecordPosition;
 }
 
 /** A dead letter a replay left alone, and why. */
 export interface UnreplayedDeadLetter {
+  /** The dead letter, in its dead-letter topic. */
   deadLetter: RecordPosition;
   /** `already-replayed` (its mark says when and where) or `not-replayable` (see `reason`). */
   why: 'already-replayed' | 'not-replayable';
@@ -147,6 +155,10 @@ export class DeadLetters {
   readonly #kafka: KafkaClient;
   readonly #reader: PartitionReader;
 
+  /**
+   * Connects lazily: nothing is sent before the first call.
+   * @param options the cluster (`kafka`) and where kafkajs's lines go (`logger`)
+   */
   constructor(options: DeadLettersOptions) {
     if (options === null || typeof options !== 'object') throw new InvalidOptionError('DeadLetters', 'expected { kafka: { brokers: [...] } }');
     this.#kafka = createKafka({ logLevel: 'error', ...options.kafka }, 'DeadLetters.kafka', options.logger ?? defaultLogger());

@@ -3,8 +3,11 @@ import type { RawRecord } from '../kafka/records.ts';
 
 /** Where a message was, or went: topic, partition, offset. */
 export interface RecordPosition {
+  /** Topic name. */
   topic: string;
+  /** Partition number. */
   partition: number;
+  /** Offset in the partition. */
   offset: number;
 }
 

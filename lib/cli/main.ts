@@ -8,7 +8,7 @@ const USAGE = `usage: partita <command> [options]
 commands:
   worker <file>               run the app a worker file exports
   kafka start|stop            start or stop the local development broker
-  dlq list|replay             read a dead-letter topic, send dead letters back
+  dlq list|show|replay        read a dead-letter topic, send dead letters back (each once)
   config [<file>]             every option with its default (or the values a worker file's app resolved)
   web                         serve Partita Web, the operations UI, on 127.0.0.1:9290
 

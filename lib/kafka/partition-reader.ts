@@ -7,6 +7,7 @@ import type { RawRecord } from './records.ts';
 
 /** The offsets a partition holds: from `low` (the oldest kept) up to, not including, `high`. */
 export interface PartitionOffsets {
+  /** Partition number. */
   partition: number;
   /** The oldest offset the partition still holds. */
   low: number;
@@ -19,6 +20,7 @@ export interface PartitionOffsets {
 
 /** Records read from one partition, and where reading stopped. */
 export interface PartitionSlice {
+  /** The committed records read, in offset order (no transaction markers). */
   records: RawRecord[];
   /**
    * The offset to read from next: past the last record returned and past any transaction markers
@@ -83,6 +85,7 @@ export class PartitionReader {
   readonly #cluster: Cluster;
   #connected: Promise<void> | undefined;
 
+  /** A reader over the client's brokers; it connects on its first read. */
   constructor(kafka: Kafka) {
     this.#kafka = kafka;
     this.#cluster = clusterOf(kafka, { isolationLevel: READ_COMMITTED, allowAutoTopicCreation: false }) as Cluster;
