@@ -77,6 +77,7 @@ export class App extends WorkerEmitter {
         groupId: this.groupId,
         clientId: this.config.clientId,
         loads,
+        deadLetterTopics: () => [...new Set(this.#activeRoutes.flatMap((route) => (typeof route.deadLetterQueue?.topic === 'string' ? [route.deadLetterQueue.topic] : [])))],
         logger: this.logger,
       };
       this.#reports = new ReportPublisher(context, this.config.reports.intervalMs);

@@ -9,6 +9,7 @@ commands:
   worker <file>               run the app a worker file exports
   kafka start|stop            start or stop the local development broker
   dlq list|show|replay        read a dead-letter topic, send dead letters back (each once)
+  status                      groups and lag, worker processes, running jobs, dead letters, scheduled jobs
   config [<file>]             every option with its default (or the values a worker file's app resolved)
   web                         serve Partita Web, the operations UI, on 127.0.0.1:9290
 
@@ -66,6 +67,10 @@ export async function runCli(argv: readonly string[], out: (line: string) => voi
     case 'config': {
       const { runConfig } = await import('./config.ts');
       return runConfig(rest, out);
+    }
+    case 'status': {
+      const { runStatus } = await import('./status.ts');
+      return runStatus(rest, out);
     }
     case 'dlq': {
       const { runDlq } = await import('./dlq.ts');

@@ -79,7 +79,8 @@ export interface TopicTail {
  * start before any writer). A throwaway group, deleted on close; nothing is committed.
  */
 export function tailTopics(kafka: Kafka, specs: readonly TopicSpec[], onRecord: (record: RawRecord) => void, onError: (error: Error) => void): TopicTail {
-  const groupId = `partita-tail-${randomUUID()}`;
+  // Named like the other throwaway readers, which tools leave out of group lists.
+  const groupId = `partita-reader-tail-${randomUUID()}`;
   const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 250 });
   let joined: () => void = () => undefined;
   const assigned = new Promise<void>((resolve) => (joined = resolve));

@@ -37,6 +37,7 @@ export class ReportCollector {
   readonly processId: string;
   readonly #identity: ReporterIdentity;
   readonly #loads: () => PartitionLoad[];
+  readonly #deadLetterTopics: () => string[];
   readonly #startedAt = Date.now();
   readonly #partitions = new Map<string, { topic: string; partition: number; committedOffset: number | null; collapsed: boolean }>();
   readonly #running = new Map<string, RunningJobReport>();
@@ -54,9 +55,10 @@ export class ReportCollector {
   readonly #loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 20 });
   readonly #detach: () => void;
 
-  constructor(events: WorkerEmitter, identity: ReporterIdentity, loads: () => PartitionLoad[]) {
+  constructor(events: WorkerEmitter, identity: ReporterIdentity, loads: () => PartitionLoad[], deadLetterTopics: () => string[] = () => []) {
     this.#identity = identity;
     this.#loads = loads;
+    this.#deadLetterTopics = deadLetterTopics;
     this.processId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.#loopDelay.enable();
     this.#detach = this.#listen(events);
@@ -98,6 +100,7 @@ export class ReportCollector {
       jobs: [...this.#stats.values()],
       errors: this.#errors,
       errorsDropped: this.#errorsDropped,
+      deadLetterTopics: this.#deadLetterTopics(),
     };
     this.#sinceAt = at;
     this.#stats = new Map();

@@ -57,6 +57,8 @@ export interface ReportPublisherContext {
   clientId: string;
   /** The running worker's partition loads (empty while none runs). */
   loads: () => PartitionLoad[];
+  /** The dead-letter topics of the routes the app runs. */
+  deadLetterTopics: () => string[];
   logger: Logger;
 }
 
@@ -80,7 +82,7 @@ export class ReportPublisher {
   constructor(context: ReportPublisherContext, intervalMs: number) {
     this.#context = context;
     this.#intervalMs = intervalMs;
-    this.#collector = new ReportCollector(context.events, { groupId: context.groupId, clientId: context.clientId, version: partitaVersion(), intervalMs }, context.loads);
+    this.#collector = new ReportCollector(context.events, { groupId: context.groupId, clientId: context.clientId, version: partitaVersion(), intervalMs }, context.loads, context.deadLetterTopics);
   }
 
   /** The id this process's reports carry (see `WorkerReport.processId`). */

@@ -148,4 +148,6 @@ export interface WorkerReport {
   errors: ErrorReport[];
   /** Errors since `sinceAt` left out of `errors` and of the errors topic. */
   errorsDropped: number;
+  /** The dead-letter topics of the routes the process runs (so tools know where to count dead letters). */
+  deadLetterTopics?: string[];
 }
