@@ -45,6 +45,10 @@ export class QueueEvents extends EventEmitter {
   /** Jobs already reported `active` (the latest report's running jobs). */
   #seenRunning = new Set<string>();
 
+  /**
+   * @param name the queue whose workers' reports are followed
+   * @param opts the connection and `autorun`
+   */
   constructor(name: string, opts: QueueEventsOptions = {}) {
     super();
     if (opts === null || typeof opts !== 'object') throw new InvalidOptionError(`QueueEvents(${name}).opts`, 'expected an object');

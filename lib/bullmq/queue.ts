@@ -1,4 +1,4 @@
-import { ClusterReader } from '../admin/index.ts';
+import { ClusterReader, DeadLetters } from '../admin/index.ts';
 import { configure, closeDispatcher, InvalidOptionError, UnsupportedOptionError, type Dispatcher } from '../index.ts';
 import { liveProcesses } from '../reports/index.ts';
 import { currentDispatcher, hasDispatcher } from '../dispatch/default-dispatcher.ts';
@@ -60,6 +60,10 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
   readonly #adding = new Set<Promise<unknown>>();
   #closed = false;
 
+  /**
+   * @param name the queue, which is the Kafka topic (a valid topic name)
+   * @param opts the connection and the options every `add` starts from
+   */
   constructor(name: string, opts: QueueOptions = {}) {
     validateTopicName('Queue.name', name);
     if (opts === null || typeof opts !== 'object') throw new InvalidOptionError(`Queue(${name}).opts`, 'expected an object');
@@ -94,7 +98,7 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
    * arguments). `waiting`: on the topic and not yet committed by the queue's consumer group (its
    * lag), less those running; `active`: running in live workers (their latest reports);
    * `delayed`: in the delay tiers, scheduled or waiting for a retry; `failed`: dead letters in
-   * `<queue>.failed`. BullMQ's `completed`, `paused` and `prioritized` have no Kafka counterpart
+   * `<queue>.failed` not replayed yet. BullMQ's `completed`, `paused` and `prioritized` have no Kafka counterpart
    * and are refused.
    */
   async getJobCounts(...types: JobType[]): Promise<{ [index: string]: number }> {
@@ -107,7 +111,14 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
       }
     }
     const cluster = new ClusterReader(this.#connection);
-    const [topics, groups, tiers, processes] = await Promise.all([cluster.topics(), cluster.groups(), cluster.delayTiers(), liveProcesses(this.#connection)]);
+    const deadLetters = new DeadLetters({ kafka: this.#connection });
+    const [topics, groups, tiers, processes, failed] = await Promise.all([
+      cluster.topics(),
+      cluster.groups(),
+      cluster.delayTiers(),
+      liveProcesses(this.#connection),
+      deadLetters.counts(`${this.name}.failed`).finally(() => deadLetters.close()),
+    ]);
     const queueTopic = topics.find((topic) => topic.topic === this.name);
     const lags = groups.flatMap((group) => group.topics.filter((topic) => topic.topic === this.name).map((topic) => topic.lag));
     const active = processes
@@ -118,7 +129,7 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
       waiting: Math.max(0, lag - active),
       active,
       delayed: tiers.filter((tier) => tier.jobTopic === this.name).reduce((sum, tier) => sum + tier.waiting, 0),
-      failed: topics.find((topic) => topic.topic === `${this.name}.failed`)?.records ?? 0,
+      failed: failed.waiting,
     };
     return Object.fromEntries((types.length === 0 ? JOB_TYPES : types).map((type) => [type, counts[type]]));
   }

@@ -116,6 +116,11 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
   /** Batches of the queue's topic running now, by partition. */
   readonly #busyPartitions = new Set<number>();
 
+  /**
+   * @param name the queue, which is the Kafka topic
+   * @param processor runs each attempt of a job; its result is the `completed` event's, a throw fails the attempt
+   * @param opts the connection, `concurrency`, `autorun` and the topic's `partitions`
+   */
   constructor(name: string, processor: Processor<DataType, ResultType, NameType>, opts: WorkerOptions = {}) {
     super();
     const where = `Worker(${name})`;
