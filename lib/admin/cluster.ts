@@ -2,7 +2,7 @@ import { createKafka, type KafkaConnection } from '../kafka/client.ts';
 import { withAdmin } from '../kafka/admin.ts';
 import { ConfigResourceTypes, type Admin, type KafkaClient } from '../kafka/kafkajs.ts';
 import { defaultLogger } from '../logging/logger.ts';
-import { parseDelayTopic } from '../schedule/tiers.ts';
+import { delayTopics, parseDelayTopic } from '../schedule/tiers.ts';
 
 /** Kafka's own bookkeeping topics, left out of the topic list. */
 const INTERNAL_TOPICS = new Set(['__consumer_offsets', '__transaction_state']);
@@ -112,10 +112,13 @@ export class ClusterReader {
     this.#kafka = createKafka({ clientId: 'partita-admin', logLevel: 'nothing', ...connection }, 'ClusterReader.kafka', defaultLogger());
   }
 
-  /** Every topic but Kafka's internal ones, by name, with partitions, offsets and retention. */
-  topics(): Promise<TopicOverview[]> {
+  /**
+   * Every topic but Kafka's internal ones, by name, with partitions, offsets and retention; with
+   * `only`, those of these names that exist.
+   */
+  topics(only?: readonly string[]): Promise<TopicOverview[]> {
     return withAdmin(this.#kafka, async (admin) => {
-      const names = (await admin.listTopics()).filter((name) => !INTERNAL_TOPICS.has(name)).sort();
+      const names = (await admin.listTopics()).filter((name) => !INTERNAL_TOPICS.has(name) && (only === undefined || only.includes(name))).sort();
       if (names.length === 0) return [];
       const [metadata, configs] = await Promise.all([admin.fetchTopicMetadata({ topics: names }), topicConfigs(admin, names)]);
       const offsets = await Promise.all(names.map((name) => offsetsOf(admin, name)));
@@ -140,13 +143,16 @@ export class ClusterReader {
     });
   }
 
-  /** Every consumer group but the throwaway readers of Partita's tools, with lag per topic and partition. */
-  groups(): Promise<GroupOverview[]> {
+  /**
+   * Every consumer group but the throwaway readers of Partita's tools, with lag per topic and
+   * partition; with `only`, those of these ids that exist.
+   */
+  groups(only?: readonly string[]): Promise<GroupOverview[]> {
     return withAdmin(this.#kafka, async (admin) => {
       const ids = (await admin.listGroups()).groups
         .filter((g) => g.protocolType === 'consumer' || g.protocolType === '')
         .map((g) => g.groupId)
-        .filter((id) => !id.startsWith('partita-reader-'))
+        .filter((id) => !id.startsWith('partita-reader-') && (only === undefined || only.includes(id)))
         .sort();
       if (ids.length === 0) return [];
       const described = new Map((await admin.describeGroups(ids)).groups.map((g) => [g.groupId, g]));
@@ -193,9 +199,11 @@ export class ClusterReader {
    * The delay tiers that exist on the cluster, by job topic and tier (shortest first), with the
    * jobs waiting in each: written to the tier and not yet committed by the group that moves them on
    * (the group furthest along, when several consume a tier; every record, when none has committed).
+   * `only` narrows the read to the tiers of some job topics and the groups that consume them.
    */
-  async delayTiers(): Promise<DelayTierOverview[]> {
-    const [topics, groups] = await Promise.all([this.topics(), this.groups()]);
+  async delayTiers(only: { jobTopics?: readonly string[]; groupIds?: readonly string[] } = {}): Promise<DelayTierOverview[]> {
+    const tierTopics = only.jobTopics?.flatMap((topic) => delayTopics(topic));
+    const [topics, groups] = await Promise.all([this.topics(tierTopics), this.groups(only.groupIds)]);
     const progress = new Map<string, Map<number, number>>();
     for (const group of groups) {
       for (const topic of group.topics) {

@@ -15,6 +15,8 @@ export interface QueueOptions {
   defaultJobOptions?: JobsOptions;
   /** No effect: the queue's topic is its name. */
   prefix?: string;
+  /** The consumer group of the queue's workers, which `getJobCounts` reads (set it when their `groupId` is set). @defaultValue `bullmq-<queue>` */
+  groupId?: string;
 }
 
 /** One job of `addBulk`. */
@@ -112,11 +114,12 @@ export class Queue<DataType = any, ResultType = any, NameType extends string = s
     }
     const cluster = new ClusterReader(this.#connection);
     const deadLetters = new DeadLetters({ kafka: this.#connection });
+    const groupId = this.opts.groupId ?? `bullmq-${this.name}`;
     const [topics, groups, tiers, processes, failed] = await Promise.all([
-      cluster.topics(),
-      cluster.groups(),
-      cluster.delayTiers(),
-      liveProcesses(this.#connection),
+      cluster.topics([this.name]),
+      cluster.groups([groupId]),
+      cluster.delayTiers({ jobTopics: [this.name], groupIds: [groupId] }),
+      liveProcesses(this.#connection, { groupId, sinceMs: 60_000 }),
       deadLetters.counts(`${this.name}.failed`).finally(() => deadLetters.close()),
     ]);
     const queueTopic = topics.find((topic) => topic.topic === this.name);
