@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { DeadLetters, ReplayConflictError, type ReplayResult } from '../../lib/admin/index.ts';
+import { DeadLetters, ReplayConflictError, replayMarkTopic, type ReplayResult } from '../../lib/admin/index.ts';
+import { replayMarkKey, replayTransactionalId } from '../../lib/admin/replay-marks.ts';
 import { Job } from '../../lib/job/job.ts';
 import { readTopicSnapshot } from '../../lib/kafka/topic-reader.ts';
 import { stopApps, testApp } from '../support/app.ts';
@@ -117,6 +118,25 @@ describe('dead-letter admin API (broker)', function () {
     const entry = (await admin.page(dlq, { partition: 0, from: 99, limit: 1 })).entries[0]!;
     expect(entry.replayed?.to).to.deep.equal({ topic: source, partition: 0, offset: 99 });
     expect((await readTopicSnapshot(rawKafka(), source)).length).to.equal(100);
+  });
+
+  it('a replay that crashed halfway, its transaction open, is fenced and aborted by the next one: nothing twice', async () => {
+    const source = await createTopic(unique('crash-src'), 1);
+    const dlq = await createTopic(unique('crash-dlq'), 1);
+    const ids = await fillDeadLetters(dlq, source, 10);
+    await createTopic(replayMarkTopic(dlq), 1);
+    // The crashed replay: its copy of dead letter 0 and the mark were sent, the commit never came.
+    const crashed = rawKafka().producer({ transactionalId: replayTransactionalId(dlq), maxInFlightRequests: 1, idempotent: true });
+    await crashed.connect();
+    const transaction = await crashed.transaction();
+    const [first] = (await readTopicSnapshot(rawKafka(), dlq)).slice(0, 1);
+    await transaction.send({ topic: source, messages: [{ key: first!.key, value: first!.value, headers: { 'job-id': ids[0]!, 'replayed-from': `${dlq}/0@0` } }] });
+    await transaction.send({ topic: replayMarkTopic(dlq), messages: [{ key: replayMarkKey({ topic: dlq, partition: 0, offset: 0 }), value: '{"at":"2026-01-01T00:00:00.000Z","to":{"topic":"x","partition":0,"offset":0}}', partition: 0 }] });
+    await crashed.disconnect();
+
+    const result = await deadLetters().replay(dlq, { all: true });
+    expect(result.replayed.map((r) => r.deadLetter.offset)).to.deep.equal([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect((await readTopicSnapshot(rawKafka(), source)).map((r) => r.headers['job-id'])).to.deep.equal(ids);
   });
 
   it('replays every dead letter of one source partition, and only those, keeping per-key order', async () => {
