@@ -161,13 +161,13 @@ export class App extends WorkerEmitter {
   async #startRecurring(): Promise<void> {
     const { schedules } = this.#routes;
     if (schedules.length === 0) return;
-    const consumer = this.config.consumer ?? {};
+    const { consumer, transactionalIdPrefix } = this.config;
     this.#recurring = new RecurringRunner(this.#kafka, schedules, this, {
       groupId: this.groupId,
-      transactionalIdPrefix: this.config.transactionalIdPrefix ?? '',
-      sessionTimeout: consumer.sessionTimeout ?? 30_000,
-      heartbeatInterval: consumer.heartbeatInterval ?? 3_000,
-      rebalanceTimeout: consumer.rebalanceTimeout ?? 60_000,
+      transactionalIdPrefix,
+      sessionTimeout: consumer.sessionTimeout,
+      heartbeatInterval: consumer.heartbeatInterval,
+      rebalanceTimeout: consumer.rebalanceTimeout,
     });
     const started = this.#recurring.start();
     this.#preparing = started.catch(() => undefined);

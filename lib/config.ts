@@ -18,6 +18,7 @@ import type { ConsumerSettings } from './kafka/consumer-client.ts';
 import { LOG_LEVELS, resolveLogger, type Logger, type LogLevel } from './logging/logger.ts';
 import { resolveMetricsOptions, type MetricsOptions } from './metrics/metrics.ts';
 import { DEFAULT_REPORT_INTERVAL_MS, resolveReportsOptions, type ReportsOptions } from './reports/publisher.ts';
+import { RECURRING_DEFAULTS } from './routing/recurring.ts';
 import { ROUTE_DEFAULTS, type PauseSettings } from './routing/route.ts';
 import { refuseUnknownOptions, validateInteger, validateTimerMs } from './validation.ts';
 
@@ -356,6 +357,9 @@ export const ROUTE_OPTIONS: Readonly<Record<string, OptionEntry>> = {
   manualOffsetManagement: listed('nothing is marked automatically after `consume`', 'consumer', ROUTE_DEFAULTS.manualOffsetManagement),
   transactional: listed('fence the previous owner before the first batch', 'partition processor (transactions)', ROUTE_DEFAULTS.transactional),
   delayTiers: listed('job topics: route (and create) the delay-tier topics', 'app (delay consumers)', ROUTE_DEFAULTS.delayTiers),
+  'recurring.timezone': listed('`r.recurring(...)`: the IANA time zone its cron expression is read in', 'recurring-job ticker (tick planning)', RECURRING_DEFAULTS.timezone),
+  'recurring.missed': listed('`r.recurring(...)`: ticks due longer than the catch-up window: `run-once` (one job, for the newest) or `skip`', 'recurring-job ticker (tick planning)', RECURRING_DEFAULTS.missed),
+  'recurring.catchUpWindowMs': listed('`r.recurring(...)`: ticks due at most this long at a takeover are each enqueued, in ms', 'recurring-job ticker (tick planning)', RECURRING_DEFAULTS.catchUpWindowMs),
 };
 
 /** One row of {@link configRows}: an option's dotted path and its entry. */

@@ -42,8 +42,8 @@ export interface RecurringDefinition {
   catchUpWindowMs: number;
 }
 
-/** The default of {@link RecurringOptions.catchUpWindowMs}. */
-export const DEFAULT_CATCH_UP_WINDOW_MS = 60_000;
+/** The defaults of {@link RecurringOptions} (listed in the configuration table, `lib/config.ts`). */
+export const RECURRING_DEFAULTS = { timezone: 'UTC', missed: 'run-once', catchUpWindowMs: 60_000 } as const satisfies Required<RecurringOptions>;
 const MAX_CATCH_UP_WINDOW_MS = 24 * 3_600_000;
 const RECURRING_OPTIONS = { timezone: true, missed: true, catchUpWindowMs: true } satisfies Record<keyof RecurringOptions, true>;
 
@@ -64,14 +64,14 @@ export function defineRecurring(name: string, cron: string, jobClass: JobClass, 
   assertArgumentsRoundTrip(jobNameOf(jobClass), args);
   if (options === null || typeof options !== 'object') throw new InvalidOptionError(option, 'expected options { timezone?, missed?, catchUpWindowMs? }');
   refuseUnknownOptions(option, options, Object.keys(RECURRING_OPTIONS));
-  const missed = options.missed ?? 'run-once';
+  const missed = options.missed ?? RECURRING_DEFAULTS.missed;
   if (!MISSED_TICK_POLICIES.includes(missed)) {
     throw new InvalidOptionError(`${option}.missed`, `expected ${MISSED_TICK_POLICIES.map((p) => `'${p}'`).join(' or ')}, got ${JSON.stringify(missed)}`);
   }
-  const catchUpWindowMs = options.catchUpWindowMs ?? DEFAULT_CATCH_UP_WINDOW_MS;
+  const catchUpWindowMs = options.catchUpWindowMs ?? RECURRING_DEFAULTS.catchUpWindowMs;
   if (typeof catchUpWindowMs !== 'number' || !Number.isInteger(catchUpWindowMs) || catchUpWindowMs < 1_000 || catchUpWindowMs > MAX_CATCH_UP_WINDOW_MS) {
     throw new InvalidOptionError(`${option}.catchUpWindowMs`, `expected whole milliseconds from 1000 to ${MAX_CATCH_UP_WINDOW_MS} (24 hours), got ${String(catchUpWindowMs)}`);
   }
-  const schedule = new CronSchedule(option, cron, options.timezone);
+  const schedule = new CronSchedule(option, cron, options.timezone ?? RECURRING_DEFAULTS.timezone);
   return { name, schedule, jobClass, args: [...args], missed, catchUpWindowMs };
 }
