@@ -42,7 +42,9 @@ export class KafkaConsumerClient {
 
   constructor(kafka: Kafka, groupId: string, settings: ConsumerSettings) {
     this.#groupId = groupId;
-    this.#consumer = kafka.consumer({ ...settings, groupId, allowAutoTopicCreation: true });
+    // read_committed (kafkajs's default, stated because transactions rely on it): records of aborted
+    // transactions, such as a recurring-job round that did not commit, are never consumed.
+    this.#consumer = kafka.consumer({ ...settings, groupId, allowAutoTopicCreation: true, readUncommitted: false });
     this.#admin = kafka.admin();
   }
 
