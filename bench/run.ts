@@ -19,12 +19,14 @@ import { consumeWorkload } from './workloads/consume.ts';
 import { enqueueWorkload } from './workloads/enqueue.ts';
 import { ioScalingWorkload } from './workloads/io-scaling.ts';
 import { latencyWorkload } from './workloads/latency.ts';
+import { operationsWorkload } from './workloads/operations.ts';
 
 const WORKLOADS: [string, (ctx: BenchContext) => Promise<void>][] = [
   ['enqueue', enqueueWorkload],
   ['consume', consumeWorkload],
   ['io-scaling', ioScalingWorkload],
   ['latency', latencyWorkload],
+  ['operations', operationsWorkload],
   ['bullmq', bullmqWorkload],
   ['ceiling', ceilingWorkload],
 ];

@@ -22,6 +22,26 @@ export interface WorkerSpec {
 
 export interface PartitaWorkerSpec extends WorkerSpec {
   lanes: number;
+  /**
+   * The operations surface: `off` (reports off, no metrics), `on` (reports every 5 s, Prometheus
+   * metrics collected, tracing through the API with no SDK: what an app gets by default plus
+   * metrics), `on+sdk` (the same with an OpenTelemetry SDK recording a span per job). Unset: the
+   * app's defaults (reports on, metrics off).
+   */
+  operations?: 'off' | 'on' | 'on+sdk';
+}
+
+/** An OpenTelemetry SDK that records every span and exports none: the cost of tracing itself. */
+async function installRecordingSdk(): Promise<void> {
+  const [{ context, propagation, trace }, { AsyncLocalStorageContextManager }, { W3CTraceContextPropagator }, { BasicTracerProvider, NoopSpanProcessor }] = await Promise.all([
+    import('@opentelemetry/api'),
+    import('@opentelemetry/context-async-hooks'),
+    import('@opentelemetry/core'),
+    import('@opentelemetry/sdk-trace-base'),
+  ]);
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new NoopSpanProcessor()] }));
 }
 
 /** Jobs done from joining the group (the first fetch included) to the last job; errors seen; latency when measured. */
@@ -48,7 +68,10 @@ function workFor(spec: WorkerSpec): { perform: Perform; latencies: number[] } {
 
 export async function partitaWorker(spec: PartitaWorkerSpec, ready: () => void): Promise<WorkerResult> {
   const { perform, latencies } = workFor(spec);
+  if (spec.operations === 'on+sdk') await installRecordingSdk();
+  const operations = spec.operations === undefined ? {} : spec.operations === 'off' ? { reports: false as const } : { metrics: true };
   const app = createApp({
+    ...operations,
     clientId: 'bench-partita-worker',
     groupId: spec.groupId,
     kafka: { brokers: spec.brokers, logLevel: 'nothing' },
