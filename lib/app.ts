@@ -231,7 +231,7 @@ export class App extends WorkerEmitter {
     const worker = new Worker(this.#kafka, routes, this.registry, () => this.dispatcher, this, {
       groupId: this.config.groupId,
       consumer: this.config.consumer,
-      pause: this.config.pause,
+      backoff: this.config.backoff,
       maxBufferedMessages: this.config.maxBufferedMessages,
       maxBatchSize: this.config.maxBatchSize,
       commitIntervalMs: this.config.commitIntervalMs,
@@ -269,7 +269,7 @@ export class App extends WorkerEmitter {
       );
       const sources = await partitionCounts(admin, [...deadLetterRoutes, ...jobRoutes].map((route) => route.topic));
       const partitionsOf = (route: RouteDefinition) => sources.get(route.topic) ?? route.topicConfig?.partitions ?? 1;
-      const delay = delayRoutes(jobRoutes.map((route) => ({ topic: route.topic, partitions: partitionsOf(route), pause: route.pause })));
+      const delay = delayRoutes(jobRoutes.map((route) => ({ topic: route.topic, partitions: partitionsOf(route), backoff: route.backoff })));
       // Routes may share a dead-letter topic: it is asked for once (kafkajs refuses a topic named
       // twice in one request), with the partitions of its largest source.
       const deadLetterSpecs = new Map<string, { topic: string; partitions: number }>();

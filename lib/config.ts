@@ -19,7 +19,7 @@ import { LOG_LEVELS, resolveLogger, type Logger, type LogLevel } from './logging
 import { resolveMetricsOptions, type MetricsOptions } from './metrics/metrics.ts';
 import { DEFAULT_REPORT_INTERVAL_MS, resolveReportsOptions, type ReportsOptions } from './reports/publisher.ts';
 import { RECURRING_DEFAULTS } from './routing/recurring.ts';
-import { ROUTE_DEFAULTS, type PauseSettings } from './routing/route.ts';
+import { ROUTE_DEFAULTS, type BackoffSettings } from './routing/route.ts';
 import { refuseUnknownOptions, validateInteger, validateTimerMs } from './validation.ts';
 
 /** Configuration of a worker app, as given to `createApp`: every option but `kafka.brokers` has a default (see {@link CONFIG_OPTIONS}). */
@@ -35,7 +35,7 @@ export interface AppConfig {
   /** Group membership and fetch settings (each has its default: see {@link ConsumerSettings}). */
   consumer?: Partial<ConsumerSettings>;
   /** Backoff after a failed batch; routes may override it. @defaultValue `{ timeout: 1000, maxTimeout: 30000, exponentialBackoff: true }` */
-  pause?: Partial<PauseSettings>;
+  backoff?: Partial<BackoffSettings>;
   /** Per partition: pause fetching while this many messages wait to start. @defaultValue 1000 */
   maxBufferedMessages?: number;
   /**
@@ -97,8 +97,8 @@ export interface ResolvedConfig {
   readonly jobs: readonly JobClass[];
   /** See {@link AppConfig.consumer}. */
   readonly consumer: Readonly<ConsumerSettings>;
-  /** See {@link AppConfig.pause}. */
-  readonly pause: Readonly<PauseSettings>;
+  /** See {@link AppConfig.backoff}. */
+  readonly backoff: Readonly<BackoffSettings>;
   /** See {@link AppConfig.maxBufferedMessages}. */
   readonly maxBufferedMessages: number;
   /** See {@link AppConfig.maxBatchSize}. */
@@ -141,7 +141,7 @@ interface ValueOption<T> extends OptionEntry {
   readonly check: (option: string, value: unknown, given: AppConfig) => T;
 }
 
-/** An option holding an object of options (`consumer`, `pause`, ...), each its own row. */
+/** An option holding an object of options (`consumer`, `backoff`, ...), each its own row. */
 export interface OptionSection extends OptionEntry {
   /** The options inside, by name. */
   readonly options: Readonly<Record<string, OptionEntry>>;
@@ -204,7 +204,7 @@ function flag(option: string, value: unknown): boolean {
   return value;
 }
 
-const PAUSE_DEFAULTS: PauseSettings = { timeout: 1000, maxTimeout: 30_000, exponentialBackoff: true };
+const BACKOFF_DEFAULTS: BackoffSettings = { timeout: 1000, maxTimeout: 30_000, exponentialBackoff: true };
 
 /** The table behind {@link CONFIG_OPTIONS}, with each option's check and default. */
 const OPTIONS = {
@@ -249,14 +249,14 @@ const OPTIONS = {
       maxWaitTimeInMs: value('longest the broker holds a fetch waiting for data; also bounds how fast a resumed partition is fetched again', 'kafkajs consumer', 100, milliseconds(0)),
     },
   },
-  pause: {
+  backoff: {
     summary: 'backoff after a failed batch; routes may override it',
     appliesTo: 'partition processor',
     defaultText: 'see its rows',
     options: {
-      timeout: value('first wait after a failure, in ms', 'partition processor', PAUSE_DEFAULTS.timeout, milliseconds(0)),
-      maxTimeout: value('longest wait, in ms', 'partition processor', PAUSE_DEFAULTS.maxTimeout, milliseconds(0)),
-      exponentialBackoff: value('double the wait after each failed attempt', 'partition processor', PAUSE_DEFAULTS.exponentialBackoff, flag),
+      timeout: value('first wait after a failure, in ms', 'partition processor', BACKOFF_DEFAULTS.timeout, milliseconds(0)),
+      maxTimeout: value('longest wait, in ms', 'partition processor', BACKOFF_DEFAULTS.maxTimeout, milliseconds(0)),
+      exponentialBackoff: value('double the wait after each failed attempt', 'partition processor', BACKOFF_DEFAULTS.exponentialBackoff, flag),
     },
   },
   maxBufferedMessages: value('per partition: fetching pauses when this many messages wait to start, and resumes at half', 'partition processor', 1000, wholeNumber(1)),
@@ -332,7 +332,7 @@ const OPTIONS = {
 /**
  * Every option of `createApp`: what it does, its default, where it applies. {@link resolveConfig}
  * resolves a configuration by it; `partita config` prints it; README's option tables are checked
- * against it. Sections (`consumer`, `pause`, `dispatch`, `kafka`, `reports`) hold a row per option inside.
+ * against it. Sections (`consumer`, `backoff`, `dispatch`, `kafka`, `reports`) hold a row per option inside.
  */
 export const CONFIG_OPTIONS: Readonly<Record<keyof AppConfig, OptionEntry | OptionSection>> = OPTIONS;
 
@@ -351,7 +351,7 @@ export const ROUTE_OPTIONS: Readonly<Record<string, OptionEntry>> = {
     appliesTo: 'partition processor (retry budget)',
     defaultText: `${formatDefault(ROUTE_DEFAULTS.deadLetterQueue.independent.jobs)} on job topics, ${formatDefault(ROUTE_DEFAULTS.deadLetterQueue.independent.consumer)} on consumer topics`,
   },
-  pause: told('backoff after a failure on this route', 'partition processor', "the app's `pause`"),
+  backoff: told('backoff after a failure on this route', 'partition processor', "the app's `backoff`"),
   initialOffset: listed('where a new consumer group starts', 'kafkajs subscription', ROUTE_DEFAULTS.initialOffset),
   longRunningJob: listed('the partition stays paused while its batch runs', 'partition processor', ROUTE_DEFAULTS.longRunningJob),
   manualOffsetManagement: listed('nothing is marked automatically after `consume`', 'consumer', ROUTE_DEFAULTS.manualOffsetManagement),

@@ -62,7 +62,7 @@ export type {
   RouteDefinition,
   VirtualPartitionsOptions,
   Reducer,
-  PauseSettings,
+  BackoffSettings,
   TopicConfig,
   DeadLetterQueueOptions,
 } from './routing/route.ts';

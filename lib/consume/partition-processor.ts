@@ -2,7 +2,7 @@ import { setMaxListeners } from 'node:events';
 import type { Dispatcher } from '../dispatch/dispatcher.ts';
 import { PartitionRevokedError, UnmarkedOffsetsError, toError } from '../errors.ts';
 import type { RawRecord } from '../kafka/records.ts';
-import type { PauseSettings, RouteDefinition } from '../routing/route.ts';
+import type { BackoffSettings, RouteDefinition } from '../routing/route.ts';
 import { BatchQueue } from './batch-queue.ts';
 import type { CommitPosition } from './committer.ts';
 import { attemptMemoryOf, type AttemptMemory, type Consumer } from './consumer.ts';
@@ -24,7 +24,7 @@ export interface ProcessorSettings {
   route: RouteDefinition;
   topic: string;
   partition: number;
-  pause: PauseSettings;
+  backoff: BackoffSettings;
   /** Pause fetching this partition while this many messages wait to start. */
   maxBufferedMessages: number;
   /** A fetched batch is run in batches of at most this many messages. */
@@ -120,7 +120,7 @@ export class PartitionProcessor {
       isDone: (offset) => this.#tracker.isMarked(offset),
       backpressure: (on) => this.#pause.set('backpressure', on),
     });
-    this.#retryPlan = new RetryPlan({ pause: settings.pause, deadLetterQueue: route.deadLetterQueue, longRunningJob: route.longRunningJob });
+    this.#retryPlan = new RetryPlan({ backoff: settings.backoff, deadLetterQueue: route.deadLetterQueue, longRunningJob: route.longRunningJob });
     this.#producer = new TransactionalProducer(() => ports.transactionalSender());
     this.#transactions = new PartitionTransactions({
       topic,

@@ -1,13 +1,13 @@
 // Invariant: only a message known to be the one that failed is dead-lettered or skipped; every other failure is retried, collapsed.
 import { UnrecoverableError } from '../errors.ts';
-import type { DeadLetterQueueSettings, PauseSettings } from '../routing/route.ts';
+import type { DeadLetterQueueSettings, BackoffSettings } from '../routing/route.ts';
 import { backoffDelay } from './backoff.ts';
 import { RetryBudget } from './retry-budget.ts';
 
 /** The route's settings a retry plan decides by. */
 export interface RetryPlanSettings {
   /** The backoff between failed attempts (the route's over the app's, with defaults applied). */
-  pause: PauseSettings;
+  backoff: BackoffSettings;
   /** Where messages that keep failing go; without it every failure is retried. */
   deadLetterQueue: DeadLetterQueueSettings | undefined;
   /** `longRunningJob()`: fetching is paused while a batch runs. */
@@ -74,7 +74,7 @@ export class RetryPlan {
 
   /** The wait before try number `attempt + 1` of something that failed `attempt` times. */
   backoff(attempt: number): number {
-    return backoffDelay(this.#settings.pause, attempt);
+    return backoffDelay(this.#settings.backoff, attempt);
   }
 
   /** Charges a failed attempt to the budget and says what to do next. */

@@ -5,7 +5,7 @@ import type { JobRegistry } from '../job/registry.ts';
 import { KafkaConsumerClient, type ConsumerSettings } from '../kafka/consumer-client.ts';
 import { KafkaProducerSender } from '../kafka/producer.ts';
 import type { Assignment, RawBatch } from '../kafka/records.ts';
-import type { PauseSettings, RouteDefinition } from '../routing/route.ts';
+import type { BackoffSettings, RouteDefinition } from '../routing/route.ts';
 import { diffAssignments, partitionKey } from './assignment.ts';
 import { backoffDelay, RESTART_BACKOFF } from './backoff.ts';
 import { Committer } from './committer.ts';
@@ -24,7 +24,7 @@ export interface WorkerSettings {
   /** Group membership and fetch settings. */
   consumer: ConsumerSettings;
   /** App-wide backoff after failures; routes may override it. */
-  pause: PauseSettings;
+  backoff: BackoffSettings;
   /** Per partition: pause fetching while this many messages wait to start. */
   maxBufferedMessages: number;
   /** Most messages in one batch (one set of lanes, one commit point). */
@@ -323,7 +323,7 @@ export class Worker {
         route,
         topic,
         partition,
-        pause: { ...this.#settings.pause, ...route.pause },
+        backoff: { ...this.#settings.backoff, ...route.backoff },
         maxBufferedMessages: this.#settings.maxBufferedMessages,
         maxBatchSize: this.#settings.maxBatchSize,
         committedAtAssignment: (committed ?? this.#fetchCommitted([topic])).then((offsets) => offsets.get(topic)?.get(partition)),

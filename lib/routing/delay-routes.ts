@@ -1,5 +1,5 @@
 import { DELAY_TIERS, delayTopic } from '../schedule/tiers.ts';
-import { routeDefinition, RouteBuilder, type PauseSettings, type RouteDefinition } from './route.ts';
+import { routeDefinition, RouteBuilder, type BackoffSettings, type RouteDefinition } from './route.ts';
 
 /** Retention of the delay topics: a worker may be down this long without losing scheduled jobs. */
 const DELAY_RETENTION_MS = 7 * 24 * 3_600_000;
@@ -8,7 +8,7 @@ const DELAY_RETENTION_MS = 7 * 24 * 3_600_000;
 export interface DelayedJobTopic {
   topic: string;
   partitions: number;
-  pause: Partial<PauseSettings>;
+  backoff: Partial<BackoffSettings>;
 }
 
 /**
@@ -17,12 +17,12 @@ export interface DelayedJobTopic {
  * forwarded), created when missing with the job topic's partition count and a retention of 7 days.
  */
 export function delayRoutes(jobTopics: readonly DelayedJobTopic[]): RouteDefinition[] {
-  return jobTopics.flatMap(({ topic, partitions, pause }) =>
+  return jobTopics.flatMap(({ topic, partitions, backoff }) =>
     DELAY_TIERS.map((tier) => {
       const route = routeDefinition(delayTopic(topic, tier), 'delay', undefined);
       new RouteBuilder(route)
         .manualOffsetManagement()
-        .pause(pause)
+        .backoff(backoff)
         .config({ partitions, configEntries: { 'retention.ms': String(DELAY_RETENTION_MS) } });
       return route;
     }),

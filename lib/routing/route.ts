@@ -35,7 +35,7 @@ export interface VirtualPartitionsOptions {
 export type VirtualPartitionsSettings = Required<Omit<VirtualPartitionsOptions, 'reducer'>> & { reducer?: Reducer };
 
 /** The wait after a failed attempt. */
-export interface PauseSettings {
+export interface BackoffSettings {
   /** First wait, in ms. Default 1000. */
   timeout: number;
   /** Longest wait, in ms. Default 30 000. */
@@ -86,7 +86,7 @@ export interface RouteDefinition {
   virtualPartitions: VirtualPartitionsSettings | undefined;
   longRunningJob: boolean;
   manualOffsetManagement: boolean;
-  pause: Partial<PauseSettings>;
+  backoff: Partial<BackoffSettings>;
   initialOffset: 'earliest' | 'latest';
   topicConfig: TopicConfig | undefined;
   deadLetterQueue: DeadLetterQueueSettings | undefined;
@@ -182,9 +182,9 @@ export class RouteBuilder {
     return this;
   }
 
-  /** Backoff after a failure (overrides the app's `pause`). */
-  pause(settings: Partial<PauseSettings>): this {
-    this.#route.pause = validatePause(`routes.${this.#route.topic}.pause`, settings);
+  /** Backoff after a failure (overrides the app's `backoff`). */
+  backoff(settings: Partial<BackoffSettings>): this {
+    this.#route.backoff = validateBackoff(`routes.${this.#route.topic}.backoff`, settings);
     return this;
   }
 
@@ -344,7 +344,7 @@ export function routeDefinition(topic: string, kind: RouteDefinition['kind'], co
     virtualPartitions: undefined,
     longRunningJob: ROUTE_DEFAULTS.longRunningJob,
     manualOffsetManagement: ROUTE_DEFAULTS.manualOffsetManagement,
-    pause: {},
+    backoff: {},
     initialOffset: ROUTE_DEFAULTS.initialOffset,
     topicConfig: undefined,
     deadLetterQueue: undefined,
@@ -390,8 +390,8 @@ function validateVirtualPartitions(option: string, options: VirtualPartitionsOpt
   return { partitioner: options.partitioner, maxPartitions, reducer: options.reducer, distribution, offsetMetadataStrategy, transactionScope };
 }
 
-/** Validates pause settings (app-wide or per route). @internal */
-export function validatePause(option: string, settings: Partial<PauseSettings>): Partial<PauseSettings> {
+/** Validates backoff settings (app-wide or per route). @internal */
+export function validateBackoff(option: string, settings: Partial<BackoffSettings>): Partial<BackoffSettings> {
   if (settings === null || typeof settings !== 'object') throw new InvalidOptionError(option, 'expected an object');
   for (const name of ['timeout', 'maxTimeout'] as const) validateTimerMs(`${option}.${name}`, settings[name]);
   if (settings.exponentialBackoff !== undefined && typeof settings.exponentialBackoff !== 'boolean') {

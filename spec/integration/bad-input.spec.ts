@@ -57,7 +57,7 @@ describe('bad input (broker)', function () {
       messages.push(jobMessage(topic, 'Recorded', unique('ok'), `d10-${kind}`, [`d10-${kind}`, 2]));
     }
     await produceRaw(topic, messages);
-    const app = testApp({ jobs: [Recorded], pause: { timeout: 50, maxTimeout: 100 } }).routes((r) =>
+    const app = testApp({ jobs: [Recorded], backoff: { timeout: 50, maxTimeout: 100 } }).routes((r) =>
       r.activeJobTopic(topic, (t) => t.virtualPartitions({ partitioner: (m) => m.key, maxPartitions: 4 }).deadLetterQueue({ topic: dlq, maxRetries: 1 })),
     );
     const errors: { kind?: string; offset?: number }[] = [];
@@ -132,7 +132,7 @@ describe('bad input (broker)', function () {
     const healthy = messages.length - poisonCount;
     expect(poisonCount).to.equal(500);
     await produceRaw(topic, messages);
-    const app = testApp({ jobs: [Recorded], pause: { timeout: 20, maxTimeout: 100 } }).routes((r) =>
+    const app = testApp({ jobs: [Recorded], backoff: { timeout: 20, maxTimeout: 100 } }).routes((r) =>
       r.activeJobTopic(topic, (t) => t.virtualPartitions({ partitioner: (m) => m.headers['job-key'] ?? m.key, maxPartitions: 8 }).deadLetterQueue({ topic: dlq, maxRetries: 1 })),
     );
     let starts = 0;

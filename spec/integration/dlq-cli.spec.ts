@@ -33,7 +33,7 @@ describe('partita dlq (broker)', function () {
     const dlq = unique('cli-dlq');
     const ids = [unique('a'), unique('b')];
     await produceRaw(topic, ids.map((id, n) => jobMessage(topic, 'Invoice', id, `inv-${n}`, [n])));
-    const app = testApp({ jobs: [Invoice], pause: { timeout: 20, maxTimeout: 50 } }).routes((r) => r.activeJobTopic(topic, (t) => t.deadLetterQueue({ topic: dlq, maxRetries: 0 })));
+    const app = testApp({ jobs: [Invoice], backoff: { timeout: 20, maxTimeout: 50 } }).routes((r) => r.activeJobTopic(topic, (t) => t.deadLetterQueue({ topic: dlq, maxRetries: 0 })));
     let deadLettered = 0;
     app.on('message.dead-lettered', () => (deadLettered += 1));
     await app.run();

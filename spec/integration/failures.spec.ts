@@ -24,7 +24,7 @@ class Scripted extends Job<[mode: string]> {
   }
 }
 
-const fast = { pause: { timeout: 50, maxTimeout: 200 } };
+const fast = { backoff: { timeout: 50, maxTimeout: 200 } };
 const count = (id: string) => attempts.get(id)?.length ?? 0;
 
 function track(app: App) {
@@ -345,7 +345,7 @@ describe('failures, retries and dead letters (broker)', function () {
     const topic = await createTopic(unique('d9'), 1);
     const id = unique('p');
     await produceRaw(topic, [jobMessage(topic, 'Scripted', id, 'k', ['always'])]);
-    const app = testApp({ jobs: [Scripted], pause: { timeout: 100, maxTimeout: 800 } }).routes((r) => r.activeJobTopic(topic, (t) => t.deadLetterQueue({ topic: false, maxRetries: 5 })));
+    const app = testApp({ jobs: [Scripted], backoff: { timeout: 100, maxTimeout: 800 } }).routes((r) => r.activeJobTopic(topic, (t) => t.deadLetterQueue({ topic: false, maxRetries: 5 })));
     const waits: number[] = [];
     app.on('batch.failed', (e) => waits.push(e.retryInMs));
     const seen = { skipped: false };

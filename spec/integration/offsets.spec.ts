@@ -64,7 +64,7 @@ describe('offsets, marks and metadata with lanes (broker)', function () {
         }
       }
     }
-    const app = testApp({ pause: { timeout: 1000 }, maxBatchSize: 1000 }).routes((r) =>
+    const app = testApp({ backoff: { timeout: 1000 }, maxBatchSize: 1000 }).routes((r) =>
       r.topic(topic, Marker, (t) => t.manualOffsetManagement().virtualPartitions({ ...laneByKeyNumber, maxPartitions: 4 })),
     );
     const commits: { offset: number; at: number }[] = [];

@@ -65,7 +65,7 @@ describe('routing patterns (broker)', function () {
     const ownDlq = `${prefix}.own-dlq`;
     await createTopic(`${prefix}.in`, 1);
     await produceRaw(source, [{ key: 'k', value: 'poison' }]);
-    const app = testApp({ discoveryIntervalMs: 500, pause: { timeout: 50, maxTimeout: 100 } }).routes((r) => {
+    const app = testApp({ discoveryIntervalMs: 500, backoff: { timeout: 50, maxTimeout: 100 } }).routes((r) => {
       r.topic(source, Failing, (t) => t.deadLetterQueue({ topic: sourceDlq, maxRetries: 0 }));
       r.pattern(new RegExp(`^${prefix}\\.`), Failing, (t) => t.allowDeadLetterTopics().deadLetterQueue({ topic: ownDlq, maxRetries: 1 }));
     });

@@ -58,7 +58,7 @@ describe('transactions (broker)', function () {
       }
     }
     await produceRaw(input, Array.from({ length: 3 }, (_, n) => ({ key: 'k', value: String(n), partition: 0 })));
-    const app = testApp({ groupId, pause: { timeout: 100 } }).routes((r) => r.topic(input, Flaky, (t) => t.manualOffsetManagement()));
+    const app = testApp({ groupId, backoff: { timeout: 100 } }).routes((r) => r.topic(input, Flaky, (t) => t.manualOffsetManagement()));
     await app.run();
     await waitFor(async () => (await committedOffsets(groupId, input)).get(0)?.offset === 3, { what: 'the retry to commit' });
     expect(attempts).to.equal(2);
@@ -166,7 +166,7 @@ describe('transactions (broker)', function () {
       }
     }
     await produceRaw(input, Array.from({ length: 8 }, (_, n) => ({ key: `k-${n % 2}`, value: String(n), partition: 0 })));
-    const app = testApp({ groupId, pause: { timeout: 100 }, maxBatchSize: 100 }).routes((r) =>
+    const app = testApp({ groupId, backoff: { timeout: 100 }, maxBatchSize: 100 }).routes((r) =>
       r.topic(input, LaneCopier, (t) =>
         t.manualOffsetManagement().virtualPartitions({ partitioner: (m) => m.key, maxPartitions: 2, reducer: (key) => Number(key.split('-')[1]) }),
       ),

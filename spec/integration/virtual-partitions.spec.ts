@@ -165,7 +165,7 @@ describe('virtual partitions (broker)', function () {
         }
       }
     }
-    const app = testApp({ maxBufferedMessages: 10_000, pause: { timeout: 50, maxTimeout: 50 } }).routes((r) =>
+    const app = testApp({ maxBufferedMessages: 10_000, backoff: { timeout: 50, maxTimeout: 50 } }).routes((r) =>
       r.topic(topic, FailsOnce, (t) => t.virtualPartitions({ partitioner: (m) => m.key, maxPartitions: 4, reducer: (key) => Number(key.slice(1)) })),
     );
     let collapsedRuns = 0;

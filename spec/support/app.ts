@@ -9,7 +9,7 @@ export function testApp(config: Partial<AppConfig> = {}): App {
     clientId: unique('spec'),
     groupId: unique('group'),
     shutdownTimeoutMs: 10_000,
-    pause: { timeout: 200, maxTimeout: 2000 },
+    backoff: { timeout: 200, maxTimeout: 2000 },
     commitIntervalMs: 50,
     // Quiet spec output: the logging specs look at logs, in child processes.
     ...(config.logger === undefined ? { logLevel: 'silent' as const } : {}),

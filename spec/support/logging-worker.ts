@@ -30,7 +30,7 @@ export const app = createApp({
   groupId: GROUP,
   kafka: { brokers: KAFKA_BROKERS.split(',') },
   jobs: [ThrowsOnce, AlwaysThrows, Slow],
-  pause: { timeout: 100, maxTimeout: 200 },
+  backoff: { timeout: 100, maxTimeout: 200 },
   commitIntervalMs: 50,
   shutdownTimeoutMs: 10_000,
   consumer: { sessionTimeout: 10_000, rebalanceTimeout: 20_000, heartbeatInterval: 1000, maxWaitTimeInMs: 100 },

@@ -21,7 +21,8 @@ describe('createApp options (unit)', () => {
     ['a consumer option', { kafka, consumer: { sessionTimeot: 1000 } }, 'createApp.consumer.sessionTimeot'],
     ['a consumer groupId (set on the app, not the consumer)', { kafka, consumer: { groupId: 'g' } }, 'createApp.consumer.groupId'],
     ['a dispatch option', { kafka, dispatch: { lingerMS: 5 } }, 'createApp.dispatch.lingerMS'],
-    ['a pause option', { kafka, pause: { timeout: 1, backoff: true } }, 'createApp.pause.backoff'],
+    ['a backoff option', { kafka, backoff: { timeout: 1, exponential: true } }, 'createApp.backoff.exponential'],
+    ['the former name of backoff', { kafka, pause: { timeout: 1 } }, 'createApp.pause'],
   ];
   for (const [what, config, option] of cases) {
     it(`refuses ${what} by name (${option})`, () => {
@@ -40,7 +41,7 @@ describe('createApp options (unit)', () => {
       groupId: 'g',
       jobs: [],
       consumer: { sessionTimeout: 10_000, rebalanceTimeout: 20_000, heartbeatInterval: 1000, maxBytesPerPartition: 1024, maxWaitTimeInMs: 100 },
-      pause: { timeout: 1, maxTimeout: 2, exponentialBackoff: false },
+      backoff: { timeout: 1, maxTimeout: 2, exponentialBackoff: false },
       maxBufferedMessages: 10,
       maxBatchSize: 10,
       commitIntervalMs: 10,

@@ -49,7 +49,7 @@ describe('resolved configuration (unit)', () => {
   it('a default app runs with what the table says, for every option the table gives a value', () => {
     const resolved = resolveConfig({ kafka });
     const literal = configRows().filter((row) => !row.option.startsWith('routes.') && /^`[^`]*`$/.test(row.defaultText));
-    expect(literal.map((row) => row.option)).to.include.members(['consumer.sessionTimeout', 'pause.timeout', 'dispatch.lingerMs', 'kafka.connectTimeoutMs', 'maxBatchSize']);
+    expect(literal.map((row) => row.option)).to.include.members(['consumer.sessionTimeout', 'backoff.timeout', 'dispatch.lingerMs', 'kafka.connectTimeoutMs', 'maxBatchSize']);
     for (const row of literal) expect(asDefaultText(valueAt(resolved, row)), row.option).to.equal(row.defaultText);
   });
 
@@ -62,9 +62,9 @@ describe('resolved configuration (unit)', () => {
   });
 
   it('keeps what is given and fills the rest of a section', () => {
-    const resolved = resolveConfig({ kafka, consumer: { sessionTimeout: 10_000 }, pause: { exponentialBackoff: false }, dispatch: { lingerMs: 0 } });
+    const resolved = resolveConfig({ kafka, consumer: { sessionTimeout: 10_000 }, backoff: { exponentialBackoff: false }, dispatch: { lingerMs: 0 } });
     expect(resolved.consumer).to.deep.equal({ sessionTimeout: 10_000, rebalanceTimeout: 60_000, heartbeatInterval: 3_000, maxBytesPerPartition: 1_048_576, maxWaitTimeInMs: 100 });
-    expect(resolved.pause).to.deep.equal({ timeout: 1000, maxTimeout: 30_000, exponentialBackoff: false });
+    expect(resolved.backoff).to.deep.equal({ timeout: 1000, maxTimeout: 30_000, exponentialBackoff: false });
     expect(resolved.dispatch.lingerMs).to.equal(0);
     expect(resolved.dispatch.batchSize).to.equal(1000);
   });
@@ -76,7 +76,7 @@ describe('resolved configuration (unit)', () => {
     ['a section that is not an object', { kafka, consumer: 5 }, 'createApp.consumer'],
     ['a batch size that is not whole', { kafka, maxBatchSize: 2.5 }, 'createApp.maxBatchSize'],
     ['a buffer below one message', { kafka, maxBufferedMessages: 0 }, 'createApp.maxBufferedMessages'],
-    ['a pause flag that is not boolean', { kafka, pause: { exponentialBackoff: 'yes' } }, 'createApp.pause.exponentialBackoff'],
+    ['a backoff flag that is not boolean', { kafka, backoff: { exponentialBackoff: 'yes' } }, 'createApp.backoff.exponentialBackoff'],
     ['a wait longer than a timer can take', { kafka, commitIntervalMs: 2 ** 31 }, 'createApp.commitIntervalMs'],
     ['a negative linger', { kafka, dispatch: { lingerMs: -1 } }, 'createApp.dispatch.lingerMs'],
     ['a client id that is not a string', { kafka, clientId: 7 }, 'createApp.clientId'],

@@ -19,13 +19,13 @@ describe('timers longer than a Node.js timer can wait (unit)', () => {
     expect(slept).to.equal(true);
   });
 
-  it('pause timeouts above 2^31-1 ms are refused, naming the option', () => {
-    expect(() => new RoutesBuilder().topic('orders', Noop as never, (t) => t.pause({ maxTimeout: MAX_TIMER_MS + 1 }))).to.throw(
+  it('backoff timeouts above 2^31-1 ms are refused, naming the option', () => {
+    expect(() => new RoutesBuilder().topic('orders', Noop as never, (t) => t.backoff({ maxTimeout: MAX_TIMER_MS + 1 }))).to.throw(
       InvalidOptionError,
-      /routes\.orders\.pause\.maxTimeout.*longer than a timer can wait/,
+      /routes\.orders\.backoff\.maxTimeout.*longer than a timer can wait/,
     );
-    expect(() => createApp({ pause: { timeout: 3e9 }, kafka: { brokers: ['127.0.0.1:1'] } })).to.throw(InvalidOptionError, /createApp\.pause\.timeout/);
+    expect(() => createApp({ backoff: { timeout: 3e9 }, kafka: { brokers: ['127.0.0.1:1'] } })).to.throw(InvalidOptionError, /createApp\.backoff\.timeout/);
     expect(() => createApp({ shutdownTimeoutMs: 2 ** 32, kafka: { brokers: ['127.0.0.1:1'] } })).to.throw(InvalidOptionError, /createApp\.shutdownTimeoutMs/);
-    expect(() => new RoutesBuilder().topic('orders', Noop as never, (t) => t.pause({ timeout: MAX_TIMER_MS, maxTimeout: MAX_TIMER_MS }))).to.not.throw();
+    expect(() => new RoutesBuilder().topic('orders', Noop as never, (t) => t.backoff({ timeout: MAX_TIMER_MS, maxTimeout: MAX_TIMER_MS }))).to.not.throw();
   });
 });

@@ -1,14 +1,14 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { UnrecoverableError } from '../../../lib/errors.ts';
-import type { DeadLetterQueueSettings, PauseSettings } from '../../../lib/routing/route.ts';
+import type { DeadLetterQueueSettings, BackoffSettings } from '../../../lib/routing/route.ts';
 import { RetryPlan, type AttemptLane, type FailedAttempt, type RetryStep } from '../../../lib/consume/retry-plan.ts';
 
-const PAUSE: PauseSettings = { timeout: 1000, maxTimeout: 30_000, exponentialBackoff: true };
+const BACKOFF: BackoffSettings = { timeout: 1000, maxTimeout: 30_000, exponentialBackoff: true };
 
-function plan(deadLetterQueue?: Partial<DeadLetterQueueSettings>, more: { pause?: PauseSettings; longRunningJob?: boolean } = {}): RetryPlan {
+function plan(deadLetterQueue?: Partial<DeadLetterQueueSettings>, more: { backoff?: BackoffSettings; longRunningJob?: boolean } = {}): RetryPlan {
   return new RetryPlan({
-    pause: more.pause ?? PAUSE,
+    backoff: more.backoff ?? BACKOFF,
     deadLetterQueue: deadLetterQueue ? { topic: 'dlq', maxRetries: 3, independent: false, ...deadLetterQueue } : undefined,
     longRunningJob: more.longRunningJob ?? false,
   });
@@ -79,14 +79,14 @@ describe('retry plan (unit)', () => {
   });
 
   describe('backoff', () => {
-    it('doubles from pause.timeout up to pause.maxTimeout with the attempt', () => {
-      const retries = plan(undefined, { pause: { timeout: 100, maxTimeout: 500, exponentialBackoff: true } });
+    it('doubles from backoff.timeout up to backoff.maxTimeout with the attempt', () => {
+      const retries = plan(undefined, { backoff: { timeout: 100, maxTimeout: 500, exponentialBackoff: true } });
       const waits = [1, 2, 3, 4, 5].map((n) => (retries.failed(attempt([[0]], { attempt: n })) as { retryInMs: number }).retryInMs);
       expect(waits).to.deep.equal([100, 200, 400, 500, 500]);
     });
 
-    it('waits pause.timeout every time without exponentialBackoff, and the same wait between tries of fencing', () => {
-      const retries = plan(undefined, { pause: { timeout: 300, maxTimeout: 30_000, exponentialBackoff: false } });
+    it('waits backoff.timeout every time without exponentialBackoff, and the same wait between tries of fencing', () => {
+      const retries = plan(undefined, { backoff: { timeout: 300, maxTimeout: 30_000, exponentialBackoff: false } });
       expect([1, 5, 9].map((n) => retries.backoff(n))).to.deep.equal([300, 300, 300]);
       expect(plan().backoff(3)).to.equal(4000);
     });
