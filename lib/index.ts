@@ -71,6 +71,7 @@ export type { MissedTickPolicy } from './schedule/cron.ts';
 export { DeadLetterHeaders } from './consume/dead-letter.ts';
 export { DeadLetters, type DeadLetter, type DeadLetterCounts, type DeadLetterPage, type ReplayResult } from './admin/index.ts';
 export type { KafkaConnection } from './kafka/client.ts';
+export type { OffsetAndMetadata } from './kafka/records.ts';
 export { startLocalBroker, stopLocalBroker, type LocalBroker } from './local-broker/index.ts';
 export { onShutdownStarted, type ShutdownContext } from './shutdown.ts';
 export { createLogger, LOG_LEVELS, type Logger, type LoggerOptions, type LogFields, type LogLevel, type LogFormat } from './logging/logger.ts';

@@ -1,11 +1,10 @@
-import type { OffsetCommit } from '../kafka/records.ts';
+import type { OffsetCommit, OffsetAndMetadata } from '../kafka/records.ts';
 import { partitionKey } from './assignment.ts';
 import { encodeCommitMetadata } from './done-map.ts';
-import type { Materialized } from './offset-tracker.ts';
 import type { WorkerEmitter } from './worker-events.ts';
 
 /** A partition's position to commit, with what its done-map should carry. */
-export interface CommitPosition extends Materialized {
+export interface CommitPosition extends OffsetAndMetadata {
   /** How many offsets above `offset` are finished now: when it grows, a commit is due even if the offset did not move. */
   finishedCount: number;
   /** The finished offsets above `offset`, read when the commit is sent (so it carries the latest). */
@@ -13,9 +12,7 @@ export interface CommitPosition extends Materialized {
 }
 
 /** What was last committed for a partition. */
-interface Committed {
-  offset: number;
-  metadata: string | null;
+interface Committed extends OffsetAndMetadata {
   finishedCount: number;
 }
 
@@ -75,7 +72,7 @@ export class Committer {
    * A transaction committed this position itself: nothing to send for it. Its done-map is not
    * counted on, so finished offsets above it are committed again by the next request.
    */
-  acknowledge(topic: string, partition: number, position: Materialized): void {
+  acknowledge(topic: string, partition: number, position: OffsetAndMetadata): void {
     const key = partitionKey(topic, partition);
     this.#committed.set(key, { offset: position.offset, metadata: position.metadata, finishedCount: 0 });
     const pending = this.#pending.get(key);

@@ -22,15 +22,13 @@
  * metadata is not itself a valid frame.
  */
 
+import type { OffsetAndMetadata } from '../kafka/records.ts';
+
 /** The broker keeps at most this many bytes of offset metadata (`offset.metadata.max.bytes`). */
 export const MAX_OFFSET_METADATA_BYTES = 4096;
 
 /** What one commit carries besides its offset, as the framework sees it. */
-export interface CommitContent {
-  /** The committed offset: the next offset to consume. */
-  offset: number;
-  /** The user's metadata (`markAsConsumed(message, metadata)`), or null. */
-  metadata: string | null;
+export interface CommitContent extends OffsetAndMetadata {
   /** Finished offsets above `offset`, ascending, without repeats. */
   finished: readonly number[];
 }

@@ -1,12 +1,7 @@
 // Invariant: a fencing partition starts from an offset read after the previous owner's producer was fenced, never from one read before.
 import { toError } from '../errors.ts';
 import type { WorkerEmitter } from './worker-events.ts';
-
-/** A partition's committed offset and metadata, as the group coordinator has them. */
-export interface CommittedPosition {
-  offset: number;
-  metadata: string | null;
-}
+import type { OffsetAndMetadata } from '../kafka/records.ts';
 
 /** What a partition's start needs from the processor and the Kafka side. */
 export interface StartPorts {
@@ -15,11 +10,11 @@ export interface StartPorts {
   /** True for routes whose output is transactional (`transactional`, or `transactionScope: 'batch'`): the previous owner is fenced first. */
   fences: boolean;
   /** The read made at assignment; `undefined` when it failed (it was reported, and is read again). */
-  assigned: Promise<{ committed: CommittedPosition | undefined } | undefined>;
+  assigned: Promise<{ committed: OffsetAndMetadata | undefined } | undefined>;
   /** Fences the previous owner's producer, waiting for a transaction it left open to end. */
   fence(): Promise<void>;
   /** Reads the group's committed offset and metadata for this partition now. */
-  fetchCommitted(): Promise<CommittedPosition | undefined>;
+  fetchCommitted(): Promise<OffsetAndMetadata | undefined>;
   /** True once the partition was revoked or the worker stops: the start is given up. */
   stopped(): boolean;
   /** Waits before try `attempt + 1` (returns early when stopped). */
@@ -35,7 +30,7 @@ export interface StartPorts {
  * try is reported (`transaction-prepare` or `offset-fetch`) and tried again after a wait, until
  * it works or the partition stops (then undefined).
  */
-export async function startPosition(ports: StartPorts): Promise<{ committed: CommittedPosition | undefined; fenced: boolean } | undefined> {
+export async function startPosition(ports: StartPorts): Promise<{ committed: OffsetAndMetadata | undefined; fenced: boolean } | undefined> {
   if (!ports.fences) {
     const assigned = await ports.assigned;
     if (assigned) return { committed: assigned.committed, fenced: false };

@@ -6,8 +6,8 @@ import type { RouteDefinition } from '../routing/route.ts';
 import { attachContext, consumeLane, type AttemptMemory, type Consumer } from './consumer.ts';
 import { defaultReducer, splitIntoLanes } from './lanes.ts';
 import type { Message } from '../kafka/inbound-message.ts';
-import type { PendingMark } from './transactions.ts';
 import type { WorkerEmitter } from './worker-events.ts';
+import type { OffsetAndMetadata } from '../kafka/records.ts';
 
 /** The lanes of one run of a batch: `lanes[i]` holds the messages of lane `laneIds[i]`, in offset order. */
 export interface LanePlan {
@@ -101,7 +101,7 @@ export class LaneRunner {
    * Plain consumers without manual offset management: the last message of each lane that ran and
    * returned. A lane that threw or never started (the processor was stopping) is not marked.
    */
-  automaticMarks(plan: LanePlan, outcomes: readonly LaneOutcome[]): PendingMark[] {
+  automaticMarks(plan: LanePlan, outcomes: readonly LaneOutcome[]): OffsetAndMetadata[] {
     const { route } = this.#ports;
     if (route.kind !== 'consumer' || route.manualOffsetManagement) return [];
     return plan.lanes

@@ -1,3 +1,4 @@
+import type { OffsetAndMetadata } from '../kafka/records.ts';
 /**
  * Which offsets of one partition are done, and how far the partition may be committed. Pure.
  *
@@ -29,22 +30,16 @@ interface Lane {
   markedUpTo: number;
 }
 
-/** The committable position: consume from `offset` next. */
-export interface Materialized {
-  offset: number;
-  metadata: string | null;
-}
-
 export class OffsetTracker {
   readonly #strategy: OffsetMetadataStrategy;
   /** Tracked, not yet materialized, in delivery order. */
   #pending: Entry[] = [];
   #head = 0;
   readonly #byOffset = new Map<number, Entry>();
-  #position: Materialized | undefined;
+  #position: OffsetAndMetadata | undefined;
   #latestMetadata: string | null = null;
   /** The committed position this partition was resumed from, if any. */
-  #start: Materialized | undefined;
+  #start: OffsetAndMetadata | undefined;
   /** Offsets a previous owner finished above {@link #start}, ascending; those before the head are behind the position. */
   #inherited: number[] = [];
   #inheritedHead = 0;
@@ -60,7 +55,7 @@ export class OffsetTracker {
    * Resumes from a committed position and the offsets its done-map lists as finished above it.
    * Call before anything is tracked; the finished offsets must then never be tracked.
    */
-  resume(position: Materialized, finished: readonly number[]): void {
+  resume(position: OffsetAndMetadata, finished: readonly number[]): void {
     if (this.#pending.length > 0) throw new RangeError('resume() must come before the first track()');
     this.#start = position;
     this.#inherited = finished.filter((offset) => offset > position.offset);
@@ -136,7 +131,7 @@ export class OffsetTracker {
   }
 
   /** The committable position, or undefined when nothing was materialized yet. */
-  materialized(): Materialized | undefined {
+  materialized(): OffsetAndMetadata | undefined {
     if (!this.#position) return undefined;
     return this.#strategy === 'current' && this.#latestMetadata !== null
       ? { offset: this.#position.offset, metadata: this.#latestMetadata }
@@ -149,7 +144,7 @@ export class OffsetTracker {
    * when there is nothing to commit: a partition never committed commits nothing before its first
    * materialized offset.
    */
-  commitPoint(): Materialized | undefined {
+  commitPoint(): OffsetAndMetadata | undefined {
     const materialized = this.materialized();
     if (materialized || !this.#start) return materialized;
     return this.#strategy === 'current' && this.#latestMetadata !== null ? { offset: this.#start.offset, metadata: this.#latestMetadata } : this.#start;
@@ -183,7 +178,7 @@ export class OffsetTracker {
    * The committable position these marks would give, without applying them (a transaction needs
    * the position before it commits, and its marks count only once it has).
    */
-  preview(marks: readonly { offset: number; metadata: string | null }[]): Materialized | undefined {
+  preview(marks: readonly OffsetAndMetadata[]): OffsetAndMetadata | undefined {
     const markedUpTo = new Map<Lane, number>();
     const metadataOf = new Map<Entry, string | null>();
     let latest = this.#latestMetadata;

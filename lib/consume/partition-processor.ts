@@ -1,17 +1,17 @@
 import { setMaxListeners } from 'node:events';
 import type { Dispatcher } from '../dispatch/dispatcher.ts';
 import { PartitionRevokedError, UnmarkedOffsetsError, toError } from '../errors.ts';
-import type { RawRecord } from '../kafka/records.ts';
+import type { RawRecord, OffsetAndMetadata } from '../kafka/records.ts';
 import type { BackoffSettings, RouteDefinition } from '../routing/route.ts';
 import { BatchQueue } from './batch-queue.ts';
 import type { CommitPosition } from './committer.ts';
 import { attemptMemoryOf, type AttemptMemory, type Consumer } from './consumer.ts';
 import { DeadLetterDispatch } from './dead-letter-dispatch.ts';
 import { decodeCommitMetadata, encodeCommitMetadata } from './done-map.ts';
-import { startPosition, type CommittedPosition } from './fencing.ts';
+import { startPosition } from './fencing.ts';
 import { laneErrors, LaneRunner, type LaneOutcome } from './lane-runner.ts';
 import type { Message } from '../kafka/inbound-message.ts';
-import { OffsetTracker, type Materialized } from './offset-tracker.ts';
+import { OffsetTracker } from './offset-tracker.ts';
 import { PauseState } from './pause-state.ts';
 import { RetryPlan, type RetryStep } from './retry-plan.ts';
 import { sleep } from './sleep.ts';
@@ -33,9 +33,9 @@ export interface ProcessorSettings {
    * The offset and metadata committed for this partition when it was assigned (read before the
    * first batch): the user's metadata and the done-map of the previous owner.
    */
-  committedAtAssignment: Promise<CommittedPosition | undefined>;
+  committedAtAssignment: Promise<OffsetAndMetadata | undefined>;
   /** Reads the group's committed offset and metadata for this partition now. */
-  fetchCommitted(): Promise<CommittedPosition | undefined>;
+  fetchCommitted(): Promise<OffsetAndMetadata | undefined>;
   /** The consumer group (written into dead-letter headers). */
   groupId: string;
   /** Partitions of the route's dead-letter topic. */
@@ -52,7 +52,7 @@ export interface ProcessorPorts {
   /** Asks for `position` to be committed; `urgent` skips the commit interval. */
   commit(position: CommitPosition, urgent: boolean): void;
   /** A transaction committed `position` with its output. */
-  committedInTransaction(position: Materialized): void;
+  committedInTransaction(position: OffsetAndMetadata): void;
   /** A new transactional producer for this partition (its id fences a previous owner's). */
   transactionalSender(): TransactionalSender;
   dispatcher(): Dispatcher;
@@ -95,7 +95,7 @@ export class PartitionProcessor {
   #revoked = false;
   #committedMetadata: string | null = null;
   /** The read made at assignment; `undefined` when it failed (it was reported, and is read again). */
-  readonly #assignedCommit: Promise<{ committed: CommittedPosition | undefined } | undefined>;
+  readonly #assignedCommit: Promise<{ committed: OffsetAndMetadata | undefined } | undefined>;
   #prepared = false;
   /** Attempts of messages of the batch in progress; cleared when a batch ends. */
   readonly #attempts = new Map<number, AttemptMemory>();
@@ -399,7 +399,7 @@ export class PartitionProcessor {
    * Reads the committed metadata: the user's part for the consumers, the done-map for the tracker.
    * Queued records the previous owner finished are dropped; later ones are dropped by `enqueue`.
    */
-  #resume(committed: CommittedPosition | undefined): void {
+  #resume(committed: OffsetAndMetadata | undefined): void {
     const resumed = decodeCommitMetadata(committed?.metadata ?? null, committed?.offset ?? -1);
     this.#committedMetadata = resumed.metadata;
     if (!committed || committed.offset < 0) return;

@@ -4,19 +4,13 @@ import { activeTransaction, runInTransaction } from '../dispatch/transaction-con
 import type { TransactionHandle } from '../job/ports.ts';
 import { TransactionError, toError } from '../errors.ts';
 import type { KafkaTransaction } from '../kafka/producer.ts';
-import type { Materialized } from './offset-tracker.ts';
-
-/** A mark made inside a transaction block: applied only if the transaction commits. */
-export interface PendingMark {
-  offset: number;
-  metadata: string | null;
-}
+import type { OffsetAndMetadata } from '../kafka/records.ts';
 
 /** Where marks made inside a transaction go, for the partition that opened it. */
 interface MarkScope {
   topic: string;
   partition: number;
-  marks: PendingMark[];
+  marks: OffsetAndMetadata[];
   /** The batch's transaction (transactionScope 'batch'): blocks inside it join it. */
   batch: boolean;
   send: (messages: readonly OutboundMessage[]) => Promise<Delivery[]>;
@@ -35,11 +29,11 @@ export interface TransactionPorts {
   resetProducer(): Promise<void>;
   revoked(): boolean;
   /** The committable position if these marks were applied (nothing is applied). */
-  preview(marks: readonly PendingMark[]): Materialized | undefined;
+  preview(marks: readonly OffsetAndMetadata[]): OffsetAndMetadata | undefined;
   /** The commit metadata for a position: the user's metadata and the done-map (see done-map.ts). */
-  commitMetadata(position: Materialized): string | null;
+  commitMetadata(position: OffsetAndMetadata): string | null;
   /** Applies marks after a commit; `committed` is the position the transaction committed, if any. */
-  apply(marks: readonly PendingMark[], committed: Materialized | undefined): void;
+  apply(marks: readonly OffsetAndMetadata[], committed: OffsetAndMetadata | undefined): void;
 }
 
 /**
@@ -57,7 +51,7 @@ export class PartitionTransactions {
   }
 
   /** The mark scope of this partition active in the current async context, if any. */
-  static captureMark(topic: string, partition: number, mark: PendingMark): boolean {
+  static captureMark(topic: string, partition: number, mark: OffsetAndMetadata): boolean {
     const scope = markScopes.getStore();
     if (!scope || scope.topic !== topic || scope.partition !== partition) return false;
     scope.marks.push(mark);
@@ -92,7 +86,7 @@ export class PartitionTransactions {
    * errors; with none, `extraMarks` are added and the batch's position is committed with its output.
    * Any error aborts everything the batch produced and marked.
    */
-  runBatch(run: () => Promise<Error[]>, extraMarks: () => PendingMark[]): Promise<Error[]> {
+  runBatch(run: () => Promise<Error[]>, extraMarks: () => OffsetAndMetadata[]): Promise<Error[]> {
     return this.#exclusive(async () => {
       let laneErrors: Error[] = [];
       try {
@@ -148,7 +142,7 @@ export class PartitionTransactions {
       return sent;
     };
     const scope: MarkScope = { topic, partition, marks: [], batch, send };
-    let committed: Materialized | undefined;
+    let committed: OffsetAndMetadata | undefined;
     let value: unknown;
     try {
       value = await runInTransaction({ send }, () => markScopes.run(scope, () => body(scope)));

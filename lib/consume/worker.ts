@@ -4,7 +4,7 @@ import { ConsumerRestartError, InvalidOptionError, ShutdownTimeoutError, toError
 import type { JobRegistry } from '../job/registry.ts';
 import { KafkaConsumerClient, type ConsumerSettings } from '../kafka/consumer-client.ts';
 import { KafkaProducerSender } from '../kafka/producer.ts';
-import type { Assignment, RawBatch } from '../kafka/records.ts';
+import type { Assignment, RawBatch, OffsetAndMetadata } from '../kafka/records.ts';
 import type { BackoffSettings, RouteDefinition } from '../routing/route.ts';
 import { diffAssignments, partitionKey } from './assignment.ts';
 import { backoffDelay, RESTART_BACKOFF } from './backoff.ts';
@@ -297,7 +297,7 @@ export class Worker {
   }
 
   /** Offsets committed for the group, read once per assignment change for all new partitions. */
-  #fetchCommitted(topics: string[]): Promise<Map<string, Map<number, { offset: number; metadata: string | null }>>> {
+  #fetchCommitted(topics: string[]): Promise<Map<string, Map<number, OffsetAndMetadata>>> {
     const client = this.#client;
     if (!client || topics.length === 0) return Promise.resolve(new Map());
     const fetched = client.committedOffsets([...new Set(topics)]);
@@ -310,7 +310,7 @@ export class Worker {
   #processorFor(
     topic: string,
     partition: number,
-    committed?: Promise<Map<string, Map<number, { offset: number; metadata: string | null }>>>,
+    committed?: Promise<Map<string, Map<number, OffsetAndMetadata>>>,
   ): PartitionProcessor | undefined {
     const key = partitionKey(topic, partition);
     let processor = this.#processors.get(key);

@@ -1,6 +1,6 @@
 import type { Admin, Consumer, EachBatchPayload, IHeaders, KafkaClient as Kafka, KafkaMessage } from './kafkajs.ts';
 import { toError } from '../errors.ts';
-import { createHeaders, type Assignment, type OffsetCommit, type RawBatch, type RawRecord } from './records.ts';
+import { createHeaders, type Assignment, type OffsetCommit, type RawBatch, type RawRecord, type OffsetAndMetadata } from './records.ts';
 
 /** Group membership and fetch settings (an app's defaults: `CONFIG_OPTIONS.consumer` in `config.ts`). */
 export interface ConsumerSettings {
@@ -97,11 +97,11 @@ export class KafkaConsumerClient {
   }
 
   /** The offsets and metadata committed for the group on these topics. */
-  async committedOffsets(topics: string[]): Promise<Map<string, Map<number, { offset: number; metadata: string | null }>>> {
-    const result = new Map<string, Map<number, { offset: number; metadata: string | null }>>();
+  async committedOffsets(topics: string[]): Promise<Map<string, Map<number, OffsetAndMetadata>>> {
+    const result = new Map<string, Map<number, OffsetAndMetadata>>();
     const fetched = await this.#admin.fetchOffsets({ groupId: this.#groupId, topics });
     for (const { topic, partitions } of fetched) {
-      const byPartition = new Map<number, { offset: number; metadata: string | null }>();
+      const byPartition = new Map<number, OffsetAndMetadata>();
       for (const p of partitions) byPartition.set(p.partition, { offset: Number(p.offset), metadata: p.metadata ?? null });
       result.set(topic, byPartition);
     }

@@ -32,13 +32,21 @@ export interface RawBatch {
   highWatermark: number;
 }
 
+/**
+ * An offset with its commit metadata: what a partition committed, what a mark gave, what the offset
+ * tracker says may be committed next (consume from `offset` next). One shape under one name.
+ */
+export interface OffsetAndMetadata {
+  /** The marked offset, or (committed and committable positions) the next offset to consume. */
+  offset: number;
+  /** The metadata string, or null for none. */
+  metadata: string | null;
+}
+
 /** One offset to commit, with its optional metadata. */
-export interface OffsetCommit {
+export interface OffsetCommit extends OffsetAndMetadata {
   topic: string;
   partition: number;
-  /** The next offset to consume (last done + 1). */
-  offset: number;
-  metadata: string | null;
 }
 
 /** Partitions per topic. */

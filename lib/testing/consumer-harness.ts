@@ -5,8 +5,9 @@ import { WorkerEmitter } from '../consume/worker-events.ts';
 import type { OutboundMessage } from '../kafka/outbound-message.ts';
 import { InvalidOptionError } from '../errors.ts';
 import { RoutesBuilder } from '../routing/route.ts';
-import { runTestLane, testMessage, type RecordedMark } from './lane.ts';
+import { runTestLane, testMessage } from './lane.ts';
 import { TestDispatcher } from './test-dispatcher.ts';
+import type { OffsetAndMetadata } from '../kafka/records.ts';
 
 /** A message to feed a consumer: only what the test cares about; the rest gets defaults. */
 export interface FakeMessage {
@@ -60,7 +61,7 @@ export class ConsumerHarness<C extends Consumer = Consumer> {
   /** Worker events the consumer emits through its context. */
   readonly events = new WorkerEmitter();
   /** Every mark, in order: the consumer's own and the automatic ones. */
-  readonly marks: RecordedMark[] = [];
+  readonly marks: OffsetAndMetadata[] = [];
   readonly #options: Required<Omit<ConsumerHarnessOptions, 'dispatcher'>>;
   readonly #attempts = new Map<number, AttemptMemory>();
   readonly #firstMessage: number;

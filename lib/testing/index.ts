@@ -14,5 +14,5 @@ export {
   type TestDispatcherOptions,
 } from './test-dispatcher.ts';
 export { ConsumerHarness, type ConsumerHarnessOptions, type FakeMessage } from './consumer-harness.ts';
-export type { RecordedMark } from './lane.ts';
+export type { OffsetAndMetadata } from '../kafka/records.ts';
 export { EndlessJobsError } from '../errors.ts';

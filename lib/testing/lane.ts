@@ -3,13 +3,7 @@ import { attachContext, attemptMemoryOf, consumeLane, type AttemptMemory, type C
 import { Message } from '../kafka/inbound-message.ts';
 import { WorkerEmitter } from '../consume/worker-events.ts';
 import { TransactionError } from '../errors.ts';
-import { createHeaders } from '../kafka/records.ts';
-
-/** A mark a consumer made: the offset it marked and the metadata it gave. */
-export interface RecordedMark {
-  offset: number;
-  metadata: string | null;
-}
+import { createHeaders, type OffsetAndMetadata } from '../kafka/records.ts';
 
 /** Where a test lane runs and what it records. @internal */
 export interface TestLaneSettings {
@@ -18,7 +12,7 @@ export interface TestLaneSettings {
   committedMetadata: string | null;
   dispatcher: Dispatcher;
   events: WorkerEmitter;
-  marks: RecordedMark[];
+  marks: OffsetAndMetadata[];
   /** Attempt memory per offset, kept across in-place retries like the engine's. */
   attempts: Map<number, AttemptMemory>;
 }

@@ -11,7 +11,8 @@ import { decodeEnvelope, JobHeaders, type JobEnvelope } from '../job/envelope.ts
 import { jobNameOf, type JobClass } from '../job/job.ts';
 import { JobRegistry } from '../job/registry.ts';
 import { parseDelayTopic, routeScheduled } from '../schedule/tiers.ts';
-import { runTestLane, testMessage, type RecordedMark } from './lane.ts';
+import { runTestLane, testMessage } from './lane.ts';
+import type { OffsetAndMetadata } from '../kafka/records.ts';
 
 /** A job the test dispatcher captured, decoded from its message with the real envelope codec. */
 export interface EnqueuedJob {
@@ -245,7 +246,7 @@ export class TestDispatcher extends Dispatcher {
     const consumed = testMessage({ ...arrived, partition, offset, timestamp: Date.now() });
     const consumer = new JobConsumer(this.#registry);
     const attempts = new Map<number, AttemptMemory>();
-    const marks: RecordedMark[] = [];
+    const marks: OffsetAndMetadata[] = [];
     const settings = { topic: arrived.topic, partition, committedMetadata: null, dispatcher: this, events: this.events, marks, attempts };
     for (;;) {
       const retriesBefore = inPlaceRetries(attempts.get(offset));

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel, type Admin, type KafkaClient } from '../../lib/kafka/kafkajs.ts';
 import { startLocalBroker, type LocalBroker } from '../../lib/local-broker/index.ts';
+import type { OffsetAndMetadata } from '../../lib/kafka/records.ts';
 
 let brokers: string[] | undefined;
 let broker: LocalBroker | undefined;
@@ -78,7 +79,7 @@ export async function endOffsets(topic: string): Promise<Map<number, number>> {
 }
 
 /** Committed offset (and metadata) per partition for a group. */
-export async function committedOffsets(groupId: string, topic: string): Promise<Map<number, { offset: number; metadata: string | null }>> {
+export async function committedOffsets(groupId: string, topic: string): Promise<Map<number, OffsetAndMetadata>> {
   return withAdmin(async (admin) => {
     const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] });
     return new Map((entry?.partitions ?? []).map((p) => [p.partition, { offset: Number(p.offset), metadata: p.metadata ?? null }]));

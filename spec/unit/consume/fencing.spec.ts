@@ -1,15 +1,16 @@
 import { expect } from 'chai';
-import { startPosition, type CommittedPosition, type StartPorts } from '../../../lib/consume/fencing.ts';
+import { startPosition, type StartPorts } from '../../../lib/consume/fencing.ts';
 import { WorkerEmitter } from '../../../lib/consume/worker-events.ts';
+import type { OffsetAndMetadata } from '../../../lib/kafka/records.ts';
 
 /**
  * Start ports over an in-memory group coordinator: `committed` is what a read returns now, and
  * `fence` moves it (the previous owner's open transaction commits its offsets when fenced).
  */
-function fakeStart(options: { fences: boolean; assigned?: CommittedPosition | 'failed'; failures?: ('fence' | 'fetch')[] }) {
+function fakeStart(options: { fences: boolean; assigned?: OffsetAndMetadata | 'failed'; failures?: ('fence' | 'fetch')[] }) {
   const log: string[] = [];
   const failures = [...(options.failures ?? [])];
-  let committed: CommittedPosition | undefined = { offset: 10, metadata: 'before' };
+  let committed: OffsetAndMetadata | undefined = { offset: 10, metadata: 'before' };
   let stopped = false;
   const events = new WorkerEmitter();
   const errors: string[] = [];
