@@ -88,7 +88,7 @@ describe('Partita Web in a real browser (broker, chromium)', function () {
     browser = await launchBrowser();
     await configure({ kafka: { brokers: testBrokers(), logLevel: 'nothing' }, handleSignals: false });
     await Promise.all([createTopic(topic, 2), createTopic(slowTopic, 1), createTopic(failTopic, 2), createTopic(idleTopic, 1)]);
-    app = testApp({ jobs: [Greet, Resize, Charge], reports: { intervalMs: 500 }, pause: { timeout: 20, maxTimeout: 50 } }).routes((r) => {
+    app = testApp({ jobs: [Greet, Resize, Charge], reports: { intervalMs: 500 }, backoff: { timeout: 20, maxTimeout: 50 } }).routes((r) => {
       r.activeJobTopic(topic);
       r.activeJobTopic(slowTopic);
       r.activeJobTopic(failTopic, (t) => t.deadLetterQueue({ topic: deadLetterTopic, maxRetries: 0 }));
