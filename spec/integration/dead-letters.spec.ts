@@ -57,7 +57,7 @@ describe('dead-letter admin API (broker)', function () {
     const dlq = unique('tx-dlq');
     const ids = [unique('a'), unique('b'), unique('c')];
     await produceRaw(topic, ids.map((id, n) => jobMessage(topic, 'Invoice', id, `inv-${n}`, [n])));
-    const app = testApp({ jobs: [Invoice], pause: { timeout: 20, maxTimeout: 50 } }).routes((r) =>
+    const app = testApp({ jobs: [Invoice], backoff: { timeout: 20, maxTimeout: 50 } }).routes((r) =>
       r.activeJobTopic(topic, (t) => t.transactional().deadLetterQueue({ topic: dlq, maxRetries: 0 })),
     );
     let deadLettered = 0;
@@ -153,7 +153,7 @@ describe('dead-letter admin API (broker)', function () {
     const dlq = await createTopic(unique('order-dlq'), 1);
     const keys = ['k0', 'k1', 'k2', 'k3', 'k4', 'k5'];
     await produceRaw(topic, Array.from({ length: 30 }, (_, n) => jobMessage(topic, 'Invoice', unique(`j${n}`), keys[n % keys.length], [keys[n % keys.length]!, n])));
-    const app = testApp({ jobs: [Invoice], pause: { timeout: 20, maxTimeout: 50 } }).routes((r) => r.activeJobTopic(topic, (t) => t.deadLetterQueue({ topic: dlq, maxRetries: 0 })));
+    const app = testApp({ jobs: [Invoice], backoff: { timeout: 20, maxTimeout: 50 } }).routes((r) => r.activeJobTopic(topic, (t) => t.deadLetterQueue({ topic: dlq, maxRetries: 0 })));
     let deadLettered = 0;
     app.on('message.dead-lettered', () => (deadLettered += 1));
     await app.run();
