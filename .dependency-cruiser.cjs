@@ -27,13 +27,6 @@ const LAYERS = [
  */
 const PUBLIC_ENTRY_POINTS = '^lib/(index\\.ts|errors\\.ts|(admin|reports|metrics|local-broker)/index\\.ts)$';
 
-/**
- * PENDING (helper "dlq", issue 13): `partita dlq` still composes the dead-letter modules itself; it
- * moves onto the public dead-letter admin API in lib/admin/, and then this exception goes. Until
- * then lib/cli/dlq.ts may import these internals, and no others.
- */
-const DLQ_COMMAND_INTERNALS = '^lib/(consume/dead-letter|dispatch/dispatcher|kafka/(client|producer|topic-reader)|logging/logger)\\.ts$';
-
 const upwardImports = LAYERS.slice(1).map((layer, index) => ({
   name: `${layer.name}-imports-upward`,
   comment: `lib/ floor "${layer.name}" may import only its own floor and the floors below it (ARCHITECTURE.md).`,
@@ -63,15 +56,8 @@ module.exports = {
       name: 'tools-use-public-entry-points',
       comment: 'cli and web use the public surface (lib/index.ts) and the operations folders\' index.ts, not internals.',
       severity: 'error',
-      from: { path: '^lib/(cli|web)/', pathNot: '^lib/cli/dlq\\.ts$' },
+      from: { path: '^lib/(cli|web)/' },
       to: { path: '^lib/', pathNot: ['^lib/(cli|web)/', PUBLIC_ENTRY_POINTS] },
-    },
-    {
-      name: 'dlq-command-pending-admin-api',
-      comment: 'lib/cli/dlq.ts: public entry points plus the internals it uses until the dead-letter admin API lands (see DLQ_COMMAND_INTERNALS).',
-      severity: 'error',
-      from: { path: '^lib/cli/dlq\\.ts$' },
-      to: { path: '^lib/', pathNot: ['^lib/(cli|web)/', PUBLIC_ENTRY_POINTS, DLQ_COMMAND_INTERNALS] },
     },
     {
       name: 'kafkajs-only-in-kafka-boundary',
