@@ -1,0 +1,170 @@
+import { expect } from 'chai';
+import type { CommitPosition } from '../../../lib/consume/committer.ts';
+import { Consumer } from '../../../lib/consume/consumer.ts';
+import { DeadLetterHeaders } from '../../../lib/consume/dead-letter.ts';
+import { encodeCommitMetadata } from '../../../lib/consume/done-map.ts';
+import { PartitionProcessor, type ProcessorSettings } from '../../../lib/consume/partition-processor.ts';
+import { WorkerEmitter, type WorkerEvents } from '../../../lib/consume/worker-events.ts';
+import { Dispatcher } from '../../../lib/dispatch/dispatcher.ts';
+import { PartitionRevokedError } from '../../../lib/errors.ts';
+import type { Message } from '../../../lib/kafka/inbound-message.ts';
+import type { Delivery, MessageSender, OutboundMessage } from '../../../lib/kafka/outbound-message.ts';
+import type { RawRecord } from '../../../lib/kafka/records.ts';
+import { RoutesBuilder } from '../../../lib/routing/route.ts';
+
+const record = (offset: number, value = 'ok'): RawRecord => ({ topic: 't', partition: 0, offset, key: null, value: Buffer.from(value), headers: {}, timestamp: 0 });
+
+/** A producer in memory that keeps what it was sent. */
+class MemorySender implements MessageSender {
+  readonly sent: OutboundMessage[] = [];
+  async connect(): Promise<void> {}
+  async disconnect(): Promise<void> {}
+  async send(messages: readonly OutboundMessage[]): Promise<Delivery[]> {
+    this.sent.push(...messages);
+    return messages.map((message, offset) => ({ topic: message.topic, partition: message.partition ?? 0, offset }));
+  }
+}
+
+/** Waits for `condition`, failing after 5 s with `what`. */
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
+
+/**
+ * A processor of partition t/0 over in-memory ports. Its consumer marks each message it finishes;
+ * a message whose value is `poison` throws, one whose value is `wait` waits for `release()`.
+ */
+function fakeProcessor(configure: Parameters<RoutesBuilder['topic']>[2], settings: Partial<ProcessorSettings> = {}) {
+  const log: string[] = [];
+  const commits: number[] = [];
+  const calls: string[] = [];
+  const signals: AbortSignal[] = [];
+  const consumed: number[] = [];
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  class Marking extends Consumer {
+    async consume(messages: Message[]): Promise<void> {
+      signals.push(this.signal);
+      for (const message of messages) {
+        const value = message.value?.toString();
+        if (value === 'wait') await released;
+        if (value === 'poison') throw new Error(`poison at ${message.offset}`);
+        consumed.push(message.offset);
+        this.markAsConsumed(message);
+      }
+    }
+  }
+  const events = new WorkerEmitter();
+  const sender = new MemorySender();
+  const dispatcher = new Dispatcher(sender, { lingerMs: 0 });
+  const told = (name: keyof WorkerEvents, line: (payload: never) => string) => events.on(name, (payload) => log.push(`${name} ${line(payload as never)}`.trim()));
+  told('batch.started', (p: WorkerEvents['batch.started']) => `${p.firstOffset}..${p.lastOffset} attempt ${p.attempt}${p.collapsed ? ' collapsed' : ''}`);
+  told('batch.failed', (p: WorkerEvents['batch.failed']) => `${p.error.message} retry in ${p.retryInMs}`);
+  told('batch.completed', (p: WorkerEvents['batch.completed']) => `${p.firstOffset}..${p.lastOffset}`);
+  told('message.dead-lettered', (p: WorkerEvents['message.dead-lettered']) => `${p.offset} after ${p.attempts}`);
+  told('partition.paused', (p: WorkerEvents['partition.paused']) => p.reason);
+  told('partition.resumed', () => '');
+  told('partition.revoked', (p: WorkerEvents['partition.revoked']) => `running ${p.runningLanes}`);
+  told('partition.inherited', (p: WorkerEvents['partition.inherited']) => `${p.offset} finished ${p.finished}`);
+  const route = new RoutesBuilder().topic('t', Marking, configure).routes[0]!;
+  const processor = new PartitionProcessor(
+    {
+      route,
+      topic: 't',
+      partition: 0,
+      pause: { timeout: 1, maxTimeout: 1, exponentialBackoff: false },
+      maxBufferedMessages: 100,
+      maxBatchSize: 100,
+      committedAtAssignment: Promise.resolve(undefined),
+      fetchCommitted: async () => undefined,
+      groupId: 'g',
+      deadLetterPartitions: 1,
+      deadLetterMaxMessageBytes: 1_048_588,
+      ...settings,
+    },
+    {
+      createConsumer: () => new Marking(),
+      pausePartition: () => calls.push('pause'),
+      resumePartition: () => calls.push('resume'),
+      commit: (position: CommitPosition) => commits.push(position.offset),
+      committedInTransaction: () => calls.push('committed in transaction'),
+      transactionalSender: () => {
+        throw new Error('not a transactional route');
+      },
+      dispatcher: () => dispatcher,
+      events,
+    },
+  );
+  return { processor, log, commits, calls, sender, signals, consumed, release: () => release() };
+}
+
+describe('partition processor over in-memory ports (unit)', () => {
+  it('retries a failed batch collapsed after the backoff, dead-letters the poison message, and goes on with the rest', async () => {
+    const { processor, log, commits, sender, consumed } = fakeProcessor((t) => t.deadLetterQueue({ topic: 't.dlq', maxRetries: 1 }));
+    processor.enqueue([record(0), record(1, 'poison'), record(2)]);
+    await until(() => log.some((line) => line.startsWith('batch.completed')), 'the batch to complete');
+    expect(log.filter((line) => !line.startsWith('partition.'))).to.deep.equal([
+      'batch.started 0..2 attempt 1',
+      'batch.failed poison at 1 retry in 1',
+      'batch.started 0..2 attempt 2 collapsed',
+      'message.dead-lettered 1 after 2',
+      'batch.started 0..2 attempt 3 collapsed',
+      'batch.completed 0..2',
+    ]);
+    expect(log.filter((line) => line.startsWith('partition.'))).to.deep.equal(['partition.paused backoff', 'partition.resumed']);
+    expect(sender.sent.map((copy) => copy.headers[DeadLetterHeaders.sourceOffset])).to.deep.equal(['1']);
+    expect(consumed, 'the collapsed retries do not run 0 again').to.deep.equal([0, 2]);
+    expect(commits[commits.length - 1]).to.equal(3);
+  });
+
+  it('a longRunningJob() route holds fetching while its batch runs', async () => {
+    const { processor, log, calls, release } = fakeProcessor((t) => t.longRunningJob());
+    processor.enqueue([record(0, 'wait')]);
+    await until(() => calls.length === 1, 'the pause');
+    expect(log).to.deep.equal(['batch.started 0..0 attempt 1', 'partition.paused long-running']);
+    release();
+    await until(() => log.includes('batch.completed 0..0'), 'the batch to complete');
+    expect(calls).to.deep.equal(['pause', 'resume']);
+  });
+
+  it('holds fetching while maxBufferedMessages wait and lets go when the queue is down to half', async () => {
+    const { processor, calls, release, commits } = fakeProcessor(undefined, { maxBatchSize: 1, maxBufferedMessages: 2 });
+    processor.enqueue([record(0, 'wait'), record(1), record(2)]);
+    expect(calls).to.deep.equal(['pause']);
+    await until(() => processor.runningLanes === 1, 'the first lane');
+    expect(processor.buffered).to.equal(2);
+    release();
+    await until(() => commits.includes(3), 'the commit of every message');
+    expect(calls).to.deep.equal(['pause', 'resume']);
+  });
+
+  it('on revocation the running lane sees its signal abort, queued batches never start, and nothing more is committed', async () => {
+    const { processor, log, commits, signals, release } = fakeProcessor(undefined, { maxBatchSize: 1 });
+    processor.enqueue([record(0, 'wait'), record(1)]);
+    await until(() => processor.runningLanes === 1, 'the first lane');
+    processor.revoke();
+    expect(signals[0]!.reason).to.be.instanceOf(PartitionRevokedError);
+    release();
+    await until(() => !processor.busy, 'the loop to end');
+    processor.enqueue([record(2)]);
+    expect(log.filter((line) => line.startsWith('batch.started'))).to.deep.equal(['batch.started 0..0 attempt 1']);
+    expect(log).to.include('partition.revoked running 1');
+    expect(commits).to.deep.equal([]);
+  });
+
+  it("skips what the previous owner's done-map lists as finished", async () => {
+    const committed = { offset: 5, metadata: encodeCommitMetadata({ offset: 5, metadata: null, finished: [6, 8] }).metadata };
+    const { processor, log, commits, consumed } = fakeProcessor(undefined, { committedAtAssignment: Promise.resolve(committed) });
+    processor.enqueue([5, 6, 7, 8, 9].map((offset) => record(offset)));
+    await until(() => commits.includes(10), 'the commit past the batch');
+    expect(log.filter((line) => line.startsWith('batch.started') || line.startsWith('partition.inherited'))).to.deep.equal([
+      'partition.inherited 5 finished 2',
+      'batch.started 5..9 attempt 1',
+    ]);
+    expect(consumed).to.deep.equal([5, 7, 9]);
+  });
+});
