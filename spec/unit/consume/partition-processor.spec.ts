@@ -146,8 +146,10 @@ describe('partition processor over in-memory ports (unit)', () => {
     const { processor, log, commits, signals, release } = fakeProcessor(undefined, { maxBatchSize: 1 });
     processor.enqueue([record(0, 'wait'), record(1)]);
     await until(() => processor.runningLanes === 1, 'the first lane');
+    expect(processor.buffered).to.equal(1);
     processor.revoke();
     expect(signals[0]!.reason).to.be.instanceOf(PartitionRevokedError);
+    expect(processor.buffered, 'queued work is dropped').to.equal(0);
     release();
     await until(() => !processor.busy, 'the loop to end');
     processor.enqueue([record(2)]);
