@@ -1,8 +1,9 @@
 import { createKafka, type KafkaConnection } from '../kafka/client.ts';
 import { withAdmin } from '../kafka/admin.ts';
 import { ConfigResourceTypes, type Admin, type KafkaClient } from '../kafka/kafkajs.ts';
+import { PartitionReader } from '../kafka/partition-reader.ts';
 import { defaultLogger } from '../logging/logger.ts';
-import { delayTopics, parseDelayTopic } from '../schedule/tiers.ts';
+import { delayTopics, parseDelayTopic, ScheduleHeaders } from '../schedule/tiers.ts';
 
 /** Kafka's own bookkeeping topics, left out of the topic list. */
 const INTERNAL_TOPICS = new Set(['__consumer_offsets', '__transaction_state']);
@@ -95,8 +96,15 @@ export interface DelayTierOverview {
   delayTopic: string;
   /** Jobs written to the tier and not yet moved on by the group consuming it. */
   waiting: number;
-  /** Per partition: the offset of the next job to move on and the end offset (for reading the head). */
+  /** Per partition: the offset of the next job to move on and the end offset. */
   partitions: { partition: number; next: number; end: number }[];
+  /**
+   * When the next job leaves the tier: the earliest hop end (`delay-until`) of the jobs at the
+   * head of its partitions. Undefined when none waits.
+   */
+  nextHopAt: Date | undefined;
+  /** The earliest due time (`scheduled-at`) of the jobs at the head of its partitions. */
+  nextDueAt: Date | undefined;
 }
 
 /**
@@ -106,10 +114,17 @@ export interface DelayTierOverview {
  */
 export class ClusterReader {
   readonly #kafka: KafkaClient;
+  readonly #reader: PartitionReader;
 
   /** @param connection how to reach the cluster (see {@link KafkaConnection}) */
   constructor(connection: KafkaConnection) {
     this.#kafka = createKafka({ clientId: 'partita-admin', logLevel: 'nothing', ...connection }, 'ClusterReader.kafka', defaultLogger());
+    this.#reader = new PartitionReader(this.#kafka);
+  }
+
+  /** Closes the connections the delay-tier heads are read with. */
+  close(): Promise<void> {
+    return this.#reader.close();
   }
 
   /**
@@ -198,10 +213,27 @@ export class ClusterReader {
   /**
    * The delay tiers that exist on the cluster, by job topic and tier (shortest first), with the
    * jobs waiting in each: written to the tier and not yet committed by the group that moves them on
-   * (the group furthest along, when several consume a tier; every record, when none has committed).
+   * (the group furthest along, when several consume a tier; every record, when none has committed),
+   * and when the next one is due (read from the head record of each partition that has one waiting).
    * `only` narrows the read to the tiers of some job topics and the groups that consume them.
    */
   async delayTiers(only: { jobTopics?: readonly string[]; groupIds?: readonly string[] } = {}): Promise<DelayTierOverview[]> {
+    const tiers = await this.#delayTierCounts(only);
+    return Promise.all(
+      tiers.map(async (tier) => {
+        const heads = await Promise.all(
+          tier.partitions.filter((p) => p.next < p.end).map(async (p) => (await this.#reader.read(tier.delayTopic, p.partition, p.next, p.end, 1)).records[0]),
+        );
+        const earliest = (header: string) => {
+          const times = heads.map((record) => Date.parse(record?.headers[header] ?? '')).filter((time) => Number.isFinite(time));
+          return times.length === 0 ? undefined : new Date(Math.min(...times));
+        };
+        return { ...tier, nextHopAt: earliest(ScheduleHeaders.delayUntil), nextDueAt: earliest(ScheduleHeaders.scheduledAt) };
+      }),
+    );
+  }
+
+  async #delayTierCounts(only: { jobTopics?: readonly string[]; groupIds?: readonly string[] }): Promise<Omit<DelayTierOverview, 'nextHopAt' | 'nextDueAt'>[]> {
     const tierTopics = only.jobTopics?.flatMap((topic) => delayTopics(topic));
     const [topics, groups] = await Promise.all([this.topics(tierTopics), this.groups(only.groupIds)]);
     const progress = new Map<string, Map<number, number>>();

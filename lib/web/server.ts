@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
-import { ClusterReader, DeadLetters, type ReplaySelection } from '../admin/index.ts';
+import { ClusterReader, DeadLetters, listRecurringSchedules, type ReplaySelection } from '../admin/index.ts';
 import { InvalidOptionError, WebAuthRequiredError, type KafkaConnection } from '../index.ts';
 import { html, type Html } from './html.ts';
 import { layout, type PageContext } from './layout.ts';
@@ -123,7 +123,7 @@ export function createWebHandler(options: WebHandlerOptions): WebHandler {
     throw new InvalidOptionError('createWebHandler.groupIds', 'expected a list of consumer group ids');
   }
   const cluster = new ClusterReader(options.kafka);
-  const shownGroups = async () => (await cluster.groups()).filter((g) => groupIds === undefined || groupIds.includes(g.groupId));
+  const shownGroups = () => cluster.groups(groupIds);
   const live = new LiveState(options.kafka, shownGroups, groupIds);
   // Follow the reports and sample lag from now on, so the charts have figures by the first visit;
   // a failure here (no broker yet) is met again, and reported, by the first page that needs them.
@@ -176,7 +176,16 @@ export function createWebHandler(options: WebHandlerOptions): WebHandler {
       const entry = await deadLetters.get(url.searchParams.get('topic') ?? '', partition, offset);
       return entry === undefined ? undefined : deadLetterEntryPage(context, entry);
     },
-    '/scheduled': async ({ context }) => scheduledPage(context, await cluster.delayTiers()),
+    '/scheduled': async ({ context }) => {
+      const groups = await shownGroups();
+      // With groupIds, the tiers of the job topics those groups consume.
+      const jobTopics = groupIds === undefined ? undefined : [...new Set(groups.flatMap((g) => g.topics.filter((t) => !t.delayTier).map((t) => t.topic)))];
+      const tiers = await cluster.delayTiers({ jobTopics, groupIds });
+      const recurring = await Promise.all(
+        groups.map(async ({ groupId }) => (await listRecurringSchedules({ kafka: { logLevel: 'nothing', ...options.kafka }, groupId })).map((schedule) => ({ groupId, schedule }))),
+      );
+      return scheduledPage(context, tiers, recurring.flat());
+    },
     '/topics': async ({ context }) => topicsPage(context, await cluster.topics()),
   };
 
@@ -244,7 +253,7 @@ export function createWebHandler(options: WebHandlerOptions): WebHandler {
   handler.close = async () => {
     for (const stream of streams) stream.end();
     streams.clear();
-    await Promise.all([live.close(), deadLetters.close()]);
+    await Promise.all([live.close(), deadLetters.close(), cluster.close()]);
   };
   return handler;
 }

@@ -32,12 +32,14 @@ async function showsText(page: Page, url: string, selector: string, expected: st
   let seen = '';
   await waitFor(
     async () => {
-      await page.goto(url);
-      seen = await textOf(page, selector);
+      const response = await page.goto(url);
+      seen = (await textOf(page, selector)) || `no such element; the page answered ${response?.status()}: ${(await page.textContent('body'))?.slice(0, 300)}`;
       return seen === expected;
     },
-    { timeoutMs: 30_000, intervalMs: 300, what: `${what}: ${selector} to read ${JSON.stringify(expected)} (last ${JSON.stringify(seen)})` },
-  );
+    { timeoutMs: 30_000, intervalMs: 300, what: `${what}: ${selector} to read ${JSON.stringify(expected)}` },
+  ).catch((error: unknown) => {
+    throw new Error(`${(error as Error).message}; last seen: ${seen}`);
+  });
 }
 
 /** No script from a message ran: no dialog, no element the payload would make, no page error. */
@@ -92,6 +94,7 @@ describe('Partita Web in a real browser (broker, chromium)', function () {
       r.activeJobTopic(topic);
       r.activeJobTopic(slowTopic);
       r.activeJobTopic(failTopic, (t) => t.deadLetterQueue({ topic: deadLetterTopic, maxRetries: 0 }));
+      r.recurring('new-year-report', '0 3 1 1 *', Greet, ['new year']);
     });
     let deadLettered = 0;
     app.on('message.dead-lettered', () => (deadLettered += 1));
@@ -182,11 +185,21 @@ describe('Partita Web in a real browser (broker, chromium)', function () {
     await page.close();
   });
 
-  it('Scheduled: jobs waiting per delay tier', async () => {
+  it('Scheduled: jobs waiting per delay tier and when the next leaves it; recurring jobs with their next run', async () => {
     const tier = delayTopics(topic).find((t) => t.endsWith('.delay.10m'))!;
     const { page } = await watchedPage(browser);
     await page.goto(`${web.url}scheduled`);
     expect(await textOf(page, `[data-waiting="${tier}"]`), `jobs waiting in ${tier}`).to.equal('2');
+    const nextHop = new Date((await page.getAttribute(`[data-next-hop="${tier}"] time`, 'datetime'))!).getTime();
+    expect(nextHop - Date.now(), 'the next job leaves the 10 min tier within 10 min').to.be.within(0, 600_000);
+    const newYear = `${new Date().getUTCFullYear() + 1}-01-01T03:00:00.000Z`;
+    await waitFor(
+      async () => {
+        await page.goto(`${web.url}scheduled`);
+        return (await page.$(`[data-next-run="new-year-report"] time[datetime="${newYear}"]`)) !== null;
+      },
+      { timeoutMs: 30_000, intervalMs: 500, what: `the recurring job's next run ${newYear}` },
+    );
     await page.close();
   });
 

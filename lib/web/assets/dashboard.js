@@ -10,8 +10,8 @@
   var data = { at: [], performed: [], failed: [], lag: [], running: [] };
   var charts = [];
 
-  function plot(el, series, values) {
-    return new uPlot({ width: width(el), height: 220, series: [{}].concat(series), axes: [{}, { size: 60 }], legend: { live: false } }, [data.at].concat(values), el);
+  function plot(el, series, values, axes) {
+    return new uPlot({ width: width(el), height: 220, series: [{}].concat(series), axes: [{}].concat(axes), legend: { live: false } }, [data.at].concat(values), el);
   }
 
   function redraw() {
@@ -34,8 +34,9 @@
         data.lag.push(p.lag);
         data.running.push(p.running);
       });
-      charts.push(plot(throughputEl, [{ label: 'performed / s', stroke: '#3657c9', width: 2 }, { label: 'failed / s', stroke: '#b42318', width: 2 }], [data.performed, data.failed]));
-      charts.push(plot(lagEl, [{ label: 'lag', stroke: '#9b5de5', width: 2, spanGaps: true }, { label: 'running', stroke: '#137a3a', width: 2 }], [data.lag, data.running]));
+      charts.push(plot(throughputEl, [{ label: 'performed / s', stroke: '#3657c9', width: 2 }, { label: 'failed / s', stroke: '#b42318', width: 2 }], [data.performed, data.failed], [{ size: 60 }]));
+      // Lag on the left axis, running jobs on their own axis on the right: they differ by orders of magnitude.
+      charts.push(plot(lagEl, [{ label: 'lag', stroke: '#9b5de5', width: 2, spanGaps: true, scale: 'lag' }, { label: 'running jobs', stroke: '#137a3a', width: 2, scale: 'running' }], [data.lag, data.running], [{ scale: 'lag', size: 60 }, { scale: 'running', side: 1, size: 40, grid: { show: false } }]));
       document.body.dataset.chartsReady = 'true';
       var events = new EventSource(section.dataset.events);
       events.addEventListener('figures', function (event) {
