@@ -76,7 +76,7 @@ function fakeProcessor(configure: Parameters<RoutesBuilder['topic']>[2], setting
       route,
       topic: 't',
       partition: 0,
-      pause: { timeout: 1, maxTimeout: 1, exponentialBackoff: false },
+      backoff: { timeout: 1, maxTimeout: 1, exponentialBackoff: false },
       maxBufferedMessages: 100,
       maxBatchSize: 100,
       committedAtAssignment: Promise.resolve(undefined),
