@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import type { Dispatcher } from '../dispatch/dispatcher.ts';
 import { PartitionRevokedError, UnmarkedOffsetsError, toError } from '../errors.ts';
+import type { Message } from '../kafka/inbound-message.ts';
 import type { RawRecord, OffsetAndMetadata } from '../kafka/records.ts';
 import type { BackoffSettings, RouteDefinition } from '../routing/route.ts';
 import { BatchQueue } from './batch-queue.ts';
@@ -10,7 +11,6 @@ import { DeadLetterDispatch } from './dead-letter-dispatch.ts';
 import { decodeCommitMetadata, encodeCommitMetadata } from './done-map.ts';
 import { startPosition } from './fencing.ts';
 import { laneErrors, LaneRunner, type LaneOutcome } from './lane-runner.ts';
-import type { Message } from '../kafka/inbound-message.ts';
 import { OffsetTracker } from './offset-tracker.ts';
 import { PauseState } from './pause-state.ts';
 import { RetryPlan, type RetryStep } from './retry-plan.ts';
