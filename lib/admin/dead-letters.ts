@@ -1,6 +1,6 @@
 import { DeadLetterHeaders, replayMessage } from '../consume/dead-letter.ts';
 import type { OutboundMessage } from '../kafka/outbound-message.ts';
-import { DeadLetterNotFoundError, InvalidOptionError, PartitaError, ReplayConflictError } from '../errors.ts';
+import { describeCoordinates, DeadLetterNotFoundError, InvalidOptionError, PartitaError, ReplayConflictError } from '../errors.ts';
 import { ensureTopics, partitionCounts, withAdmin } from '../kafka/admin.ts';
 import { createKafka, type KafkaConnection } from '../kafka/client.ts';
 import type { KafkaClient } from '../kafka/kafkajs.ts';
@@ -238,7 +238,7 @@ export class DeadLetters {
           const mark = marks.get(record.partition)?.get(record.offset);
           const deadLetter = { topic, partition: record.partition, offset: record.offset };
           if (mark !== undefined) {
-            result.skipped.push({ deadLetter, why: 'already-replayed', reason: `replayed at ${mark.at} to ${mark.to.topic}/${mark.to.partition}@${mark.to.offset}`, mark });
+            result.skipped.push({ deadLetter, why: 'already-replayed', reason: `replayed at ${mark.at} to ${describeCoordinates(mark.to)}`, mark });
             continue;
           }
           try {

@@ -1,5 +1,6 @@
 import type { OutboundMessage } from '../kafka/outbound-message.ts';
 import type { RawRecord } from '../kafka/records.ts';
+import { describeCoordinates } from '../errors.ts';
 
 /** Where a message was, or went: topic, partition, offset. */
 export interface RecordPosition {
@@ -41,7 +42,7 @@ export function replayTransactionalId(deadLetterTopic: string): string {
 
 /** The key of a dead letter's mark: `<dlq topic>/<partition>@<offset>`. */
 export function replayMarkKey(deadLetter: RecordPosition): string {
-  return `${deadLetter.topic}/${deadLetter.partition}@${deadLetter.offset}`;
+  return `${describeCoordinates(deadLetter)}`;
 }
 
 /**

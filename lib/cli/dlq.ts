@@ -1,6 +1,7 @@
 import { DeadLetterNotFoundError, DeadLetters, type DeadLetter, type ReplaySelection } from '../admin/index.ts';
 import { UsageError } from '../index.ts';
 import { parseCommand, refuseExtraArguments } from './args.ts';
+import { describeCoordinates } from '../errors.ts';
 
 const LIST_USAGE = `usage: partita dlq list <dlq-topic> [options]
 
@@ -133,7 +134,7 @@ async function show(deadLetters: DeadLetters, parsed: DlqArguments, out: (line: 
     return 0;
   }
   const fields: [string, string | undefined][] = [
-    ['position', `${entry.topic}/${entry.partition}@${entry.offset}`],
+    ['position', `${describeCoordinates(entry)}`],
     ['job', `${entry.jobClass ?? '?'} ${entry.jobId ?? '?'}`],
     ['key', entry.key ?? '(none)'],
     ['arguments', entry.arguments === undefined ? undefined : JSON.stringify(entry.arguments)],
@@ -146,7 +147,7 @@ async function show(deadLetters: DeadLetters, parsed: DlqArguments, out: (line: 
     ['failed', entry.failedAt],
     ['size', `${entry.sizeBytes} bytes`],
     ['dropped', entry.dropped.length > 0 ? entry.dropped.join(',') : undefined],
-    ['replayed', entry.replayed === undefined ? 'no' : `${entry.replayed.at} -> ${entry.replayed.to.topic}/${entry.replayed.to.partition}@${entry.replayed.to.offset}`],
+    ['replayed', entry.replayed === undefined ? 'no' : `${entry.replayed.at} -> ${describeCoordinates(entry.replayed.to)}`],
   ];
   for (const [name, value] of fields) if (value !== undefined) out(`${`${name}:`.padEnd(16)}${value}`);
   out('headers:');
@@ -160,7 +161,7 @@ async function replay(deadLetters: DeadLetters, parsed: DlqArguments, out: (line
   if (parsed.json) {
     out(JSON.stringify(result, null, 2));
   } else {
-    for (const { deadLetter: d, to } of result.replayed) out(`replayed ${d.partition}@${d.offset} -> ${to.topic}/${to.partition}@${to.offset}`);
+    for (const { deadLetter: d, to } of result.replayed) out(`replayed ${d.partition}@${d.offset} -> ${describeCoordinates(to)}`);
     for (const { deadLetter: d, why, reason } of result.skipped) out(`skipped ${d.partition}@${d.offset} (${why}): ${reason}`);
     out(`${result.replayed.length} dead letters replayed, ${result.skipped.length} skipped (they stay in ${parsed.topic})`);
   }
@@ -169,7 +170,7 @@ async function replay(deadLetters: DeadLetters, parsed: DlqArguments, out: (line
 
 function describeLine(e: DeadLetter, now: number): string {
   const job = e.jobClass === undefined && e.jobId === undefined ? '' : `${e.jobClass ?? '?'} ${e.jobId ?? '?'}  `;
-  const replayed = e.replayed === undefined ? '' : `  replayed ${e.replayed.at} -> ${e.replayed.to.topic}/${e.replayed.to.partition}@${e.replayed.to.offset}`;
+  const replayed = e.replayed === undefined ? '' : `  replayed ${e.replayed.at} -> ${describeCoordinates(e.replayed.to)}`;
   const age = formatAge(Math.max(0, now - Date.parse(e.failedAt)));
   return `${e.partition}@${e.offset}  ${job}from ${describeSource(e)}  attempts ${e.attempts ?? '?'}  age ${age}  ${e.errorClass ?? '?'}: ${(e.errorMessage ?? '').slice(0, 160)}${replayed}`;
 }

@@ -1,5 +1,6 @@
 import { clusterStatus, type ClusterStatus } from '../admin/index.ts';
 import { parseCommand, refuseExtraArguments } from './args.ts';
+import { describeCoordinates } from '../errors.ts';
 
 const STATUS_USAGE = `usage: partita status [options]
 
@@ -75,7 +76,7 @@ export function formatStatus(status: ClusterStatus): string[] {
   );
   section(
     `running jobs (${status.runningJobs.length})`,
-    status.runningJobs.map((job) => `${job.jobClass} ${job.jobId}  ${job.topic}/${job.partition}@${job.offset}  for ${Math.round((status.at - job.startedAt) / 1000)}s  on ${job.processId}`),
+    status.runningJobs.map((job) => `${job.jobClass} ${job.jobId}  ${describeCoordinates(job)}  for ${Math.round((status.at - job.startedAt) / 1000)}s  on ${job.processId}`),
     'none',
   );
   section(

@@ -1,7 +1,7 @@
 import { currentDeliveryScope, DeliveryScope, runInDeliveryScope } from '../dispatch/delivery-scope.ts';
 import type { Dispatcher } from '../dispatch/dispatcher.ts';
 import type { Delivery, OutboundMessage } from '../kafka/outbound-message.ts';
-import { OffsetMetadataTooLargeError } from '../errors.ts';
+import { describeCoordinates, OffsetMetadataTooLargeError } from '../errors.ts';
 import type { Message } from '../kafka/inbound-message.ts';
 import { activeTransaction } from '../dispatch/transaction-context.ts';
 import type { TransactionHandle } from '../job/ports.ts';
@@ -131,7 +131,7 @@ export abstract class Consumer {
   markAsConsumed(message: Message, metadata: string | null = null): boolean {
     if (metadata !== null && userMetadataBytes(metadata) > MAX_OFFSET_METADATA_BYTES) {
       throw new OffsetMetadataTooLargeError(
-        `Offset metadata for ${message.topic}/${message.partition}@${message.offset} takes ${userMetadataBytes(metadata)} bytes in the commit; ` +
+        `Offset metadata for ${describeCoordinates(message)} takes ${userMetadataBytes(metadata)} bytes in the commit; ` +
           `the broker keeps at most ${MAX_OFFSET_METADATA_BYTES}. Store a reference instead of the data.`,
       );
     }

@@ -1,6 +1,6 @@
 // Invariant: a dead-letter copy is reported sent only once the broker acknowledged it; a dispatch that fails is reported and leaves the message to be retried.
 import type { Dispatcher } from '../dispatch/dispatcher.ts';
-import { MessageTooLargeError, toError } from '../errors.ts';
+import { describeCoordinates, MessageTooLargeError, toError } from '../errors.ts';
 import { DeadLetterHeaders, deadLetterMaxBytes, deadLetterMessage, isTooLargeError, smallestDeadLetterCopy, type DeadLetterCopy } from './dead-letter.ts';
 import type { Message } from '../kafka/inbound-message.ts';
 import type { WorkerEmitter } from './worker-events.ts';
@@ -59,7 +59,7 @@ export class DeadLetterDispatch {
       }
       const sent = await this.#send(message, verdict.topic, attempts, error);
       if (sent.dropped.length > 0) {
-        const where = `${topic}/${partition}@${message.offset}`;
+        const where = describeCoordinates({ topic, partition, offset: message.offset });
         const reduced = new MessageTooLargeError(
           `The dead-letter copy of ${where} would be ${sent.fullBytes} bytes, over what ${verdict.topic} accepts ` +
             `(${sent.maxBytes} bytes: the dispatcher's maxMessageBytes and the topic's max.message.bytes); ` +

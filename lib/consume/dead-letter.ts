@@ -1,5 +1,5 @@
 import { messageBytes, type OutboundMessage } from '../kafka/outbound-message.ts';
-import { errorClassName, MessageTooLargeError, PartitaError } from '../errors.ts';
+import { describeCoordinates, errorClassName, MessageTooLargeError, PartitaError } from '../errors.ts';
 import { createHeaders, type RawRecord } from '../kafka/records.ts';
 import type { Message } from '../kafka/inbound-message.ts';
 
@@ -205,18 +205,18 @@ export const REPLAYED_FROM_HEADER = 'replayed-from';
 export function replayMessage(record: RawRecord): OutboundMessage {
   const sourceTopic = record.headers[DeadLetterHeaders.sourceTopic];
   if (!sourceTopic) {
-    throw new PartitaError(`${record.topic}/${record.partition}@${record.offset} has no ${DeadLetterHeaders.sourceTopic} header; it is not a Partita dead letter`);
+    throw new PartitaError(`${describeCoordinates(record)} has no ${DeadLetterHeaders.sourceTopic} header; it is not a Partita dead letter`);
   }
   const dropped = record.headers[DeadLetterHeaders.dropped];
   if (dropped) {
     throw new PartitaError(
-      `${record.topic}/${record.partition}@${record.offset} is a reduced dead letter without its ${dropped} (it did not fit the topic); ` +
+      `${describeCoordinates(record)} is a reduced dead letter without its ${dropped} (it did not fit the topic); ` +
         `replay the original from ${sourceTopic}/${record.headers[DeadLetterHeaders.sourcePartition]}@${record.headers[DeadLetterHeaders.sourceOffset]} while its topic retains it`,
     );
   }
   const deadLetterNames = new Set<string>(Object.values(DeadLetterHeaders));
   const headers = createHeaders<string>();
   for (const [name, value] of Object.entries(record.headers)) if (value !== undefined && !deadLetterNames.has(name)) headers[name] = value;
-  headers[REPLAYED_FROM_HEADER] = `${record.topic}/${record.partition}@${record.offset}`;
+  headers[REPLAYED_FROM_HEADER] = `${describeCoordinates(record)}`;
   return { topic: sourceTopic, key: record.key, value: record.value, headers };
 }

@@ -2,7 +2,7 @@ import { Consumer } from './consumer.ts';
 import type { Message } from '../kafka/inbound-message.ts';
 import { messageBytes, type OutboundMessage } from '../kafka/outbound-message.ts';
 import { sleep } from './sleep.ts';
-import { SchedulingError } from '../errors.ts';
+import { describeCoordinates, SchedulingError } from '../errors.ts';
 import { definedHeaders, parseDelayTopic, readTimeHeader, routeScheduled, ScheduleHeaders, type DelayTier } from '../schedule/tiers.ts';
 
 /**
@@ -72,7 +72,7 @@ export class DelayConsumer extends Consumer {
       const latest = message.timestamp + tier.ms + CLOCK_SKEW_ALLOWANCE_MS;
       if (Math.min(until, scheduledAt) <= latest) return Math.min(until, scheduledAt);
       const error = new SchedulingError(
-        `${message.topic}/${message.partition}@${message.offset} has "${ScheduleHeaders.delayUntil}" ${new Date(until).toISOString()}, ` +
+        `${describeCoordinates(message)} has "${ScheduleHeaders.delayUntil}" ${new Date(until).toISOString()}, ` +
           `later than its append time plus the ${tier.name} tier's wait (${new Date(latest).toISOString()}); it is sent on at that time ` +
           'and its next hop is planned from there. The job still runs no earlier than its scheduled_at.',
       );
@@ -80,7 +80,7 @@ export class DelayConsumer extends Consumer {
       return latest;
     }
     const error = new SchedulingError(
-      `${message.topic}/${message.partition}@${message.offset} has no valid "${ScheduleHeaders.delayUntil}" and ` +
+      `${describeCoordinates(message)} has no valid "${ScheduleHeaders.delayUntil}" and ` +
         `"${ScheduleHeaders.scheduledAt}" headers; it is sent to its job topic now, whose worker checks the envelope's scheduled_at.`,
     );
     this.context.events.emit('error', { error, topic: message.topic, partition: message.partition, offset: message.offset, kind: 'delay-headers' });
@@ -94,7 +94,7 @@ export class DelayConsumer extends Consumer {
    */
   #reportTooLarge(message: Message, bytes: number, limit: number): void {
     const error = new SchedulingError(
-      `${message.topic}/${message.partition}@${message.offset} is ${bytes} bytes as forwarded, over the dispatcher's maxMessageBytes (${limit}); ` +
+      `${describeCoordinates(message)} is ${bytes} bytes as forwarded, over the dispatcher's maxMessageBytes (${limit}); ` +
         'it cannot be sent on and is skipped (it stays readable at these coordinates while the tier retains it). ' +
         'Enqueue scheduled jobs through Partita, which refuses such a job at enqueue, or raise maxMessageBytes.',
     );

@@ -1,5 +1,5 @@
 import type { PartitionRef, WorkerEmitter } from './worker-events.ts';
-import { BadMessageError, ConsumerRestartError, errorClassName } from '../errors.ts';
+import { describeCoordinates, BadMessageError, ConsumerRestartError, errorClassName } from '../errors.ts';
 import { parseDelayTopic } from '../schedule/tiers.ts';
 import type { Logger } from '../logging/logger.ts';
 
@@ -170,7 +170,7 @@ export function logWorkerEvents(events: WorkerEmitter, logger: Logger): void {
 }
 
 function at(ref: PartitionRef, offset: number): string {
-  return `${ref.topic}/${ref.partition}@${offset}`;
+  return describeCoordinates({ ...ref, offset });
 }
 
 function describeError(error: Error): string {

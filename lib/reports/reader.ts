@@ -5,6 +5,7 @@ import { readTopicSince, tailTopics, type TopicTail } from '../kafka/topic-tail.
 import { defaultLogger } from '../logging/logger.ts';
 import { ERRORS_TOPIC, GONE_AFTER_INTERVALS, REPORT_SCHEMA, REPORTS_TOPIC, type ErrorReport, type WorkerReport } from './report.ts';
 import { reportTopicSpecs } from './topics.ts';
+import { describeCoordinates } from '../errors.ts';
 
 /** Where the reports are read from: a Kafka connection (`{ brokers: ['127.0.0.1:9092'] }`). */
 export type ReportsSource = KafkaConnection;
@@ -146,11 +147,11 @@ export function subscribeReports(source: ReportsSource, listeners: ReportListene
       if (record.topic === REPORTS_TOPIC) {
         const report = parseRecord<WorkerReport>(record);
         if (report) listeners.report?.(report);
-        else failure(new Error(`${record.topic}/${record.partition}@${record.offset} is not a worker report of schema ${REPORT_SCHEMA}`));
+        else failure(new Error(`${describeCoordinates(record)} is not a worker report of schema ${REPORT_SCHEMA}`));
       } else {
         const error = parseRecord<ErrorReport>(record);
         if (error) listeners.error?.(error);
-        else failure(new Error(`${record.topic}/${record.partition}@${record.offset} is not an error report of schema ${REPORT_SCHEMA}`));
+        else failure(new Error(`${describeCoordinates(record)} is not an error report of schema ${REPORT_SCHEMA}`));
       }
     },
     failure,

@@ -2,6 +2,7 @@ import { html, type Html } from '../html.ts';
 import { formatDuration, formatTime, href, layout, table, type PageContext } from '../layout.ts';
 import type { Figures } from '../live.ts';
 import type { ProcessStatus } from '../../reports/index.ts';
+import { describeCoordinates } from '../../errors.ts';
 
 /**
  * The dashboard: jobs performed and failed per second, lag, running jobs (figures and charts over
@@ -28,7 +29,7 @@ ${figure('failed-hour', 'failed, last hour', figures.failedLastHour)}
 <h2>Running jobs</h2>
 ${table(
   ['job class', 'job id', 'topic/partition@offset', 'executions', 'running for', 'process'],
-  running.map(({ job, host }) => [job.jobClass, html`<code>${job.jobId}</code>`, `${job.topic}/${job.partition}@${job.offset}`, job.executions, html`${formatDuration(now - job.startedAt)} <span class="muted">since ${formatTime(job.startedAt)}</span>`, host]),
+  running.map(({ job, host }) => [job.jobClass, html`<code>${job.jobId}</code>`, `${describeCoordinates(job)}`, job.executions, html`${formatDuration(now - job.startedAt)} <span class="muted">since ${formatTime(job.startedAt)}</span>`, host]),
   'No job is running.',
   'running-jobs',
 )}`;

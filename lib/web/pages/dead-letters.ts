@@ -1,6 +1,7 @@
 import type { DeadLetter, DeadLetterCounts, DeadLetterDetail, DeadLetterPage, ReplayResult } from '../../admin/index.ts';
 import { html, type Html } from '../html.ts';
 import { formatTime, href, layout, table, type PageContext } from '../layout.ts';
+import { describeCoordinates } from '../../errors.ts';
 
 /** Longest arguments text shown in a page's table (the entry's own page shows all of it). */
 const ARGUMENTS_SHOWN = 240;
@@ -65,7 +66,7 @@ ${pager}`;
 /** One dead letter: every decoded field, its headers and value, and a replay button. */
 export function deadLetterEntryPage(context: PageContext, entry: DeadLetterDetail): Html {
   const fields: [string, Html | string | number | undefined][] = [
-    ['position', `${entry.topic}/${entry.partition}@${entry.offset}`],
+    ['position', `${describeCoordinates(entry)}`],
     ['job class', entry.jobClass],
     ['job id', entry.jobId],
     ['key', entry.key ?? undefined],
@@ -99,7 +100,7 @@ export function replayResultPage(context: PageContext, topic: string, result: Re
   const body = html`<p class="notice" id="replay-result">Replayed ${result.replayed.length} dead letter${result.replayed.length === 1 ? '' : 's'}${result.skipped.length === 0 ? '' : `, left ${result.skipped.length} alone`}.</p>
 ${table(
   ['dead letter', 'sent to'],
-  result.replayed.map((r) => [`${r.deadLetter.partition}@${r.deadLetter.offset}`, `${r.to.topic}/${r.to.partition}@${r.to.offset}`]),
+  result.replayed.map((r) => [`${r.deadLetter.partition}@${r.deadLetter.offset}`, `${describeCoordinates(r.to)}`]),
   'Nothing was replayed.',
   'replayed',
 )}
