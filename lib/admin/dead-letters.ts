@@ -263,7 +263,7 @@ export class DeadLetters {
       };
       try {
         if ('offsets' in selection) {
-          await replayChunk(await this.#selected(topic, selection.offsets));
+          await replayChunk(await this.#selected(topic, selection.offsets, offsets));
         } else {
           for (const { partition, low, high } of partitions) {
             for (let from = low; from < high; ) {
@@ -296,23 +296,22 @@ export class DeadLetters {
     return offsets;
   }
 
-  async #record(topic: string, partition: number, offset: number): Promise<RawRecord | undefined> {
-    const { low, high } = await this.#partitionOffsets(topic, partition);
+  /** The dead letter at an offset; `known` saves asking for the partition's offsets again. */
+  async #record(topic: string, partition: number, offset: number, known?: PartitionOffsets): Promise<RawRecord | undefined> {
+    const { low, high } = known ?? (await this.#partitionOffsets(topic, partition));
     if (offset < low || offset >= high) return undefined;
     const { records } = await this.#reader.read(topic, partition, offset, offset + 1, 1);
     return records.find((record) => record.offset === offset);
   }
 
   /** The records at the chosen offsets, sorted; throws naming the offsets that hold no dead letter. */
-  async #selected(topic: string, chosen: readonly { partition: number; offset: number }[]): Promise<RawRecord[]> {
+  async #selected(topic: string, chosen: readonly { partition: number; offset: number }[], offsets: readonly PartitionOffsets[]): Promise<RawRecord[]> {
     const unique = [...new Map(chosen.map((c) => [`${c.partition}@${c.offset}`, c])).values()].sort((a, b) => a.partition - b.partition || a.offset - b.offset);
     const records: RawRecord[] = [];
     const missing: { partition: number; offset: number }[] = [];
     for (const { partition, offset } of unique) {
-      const record = await this.#record(topic, partition, offset).catch((error: unknown) => {
-        if (error instanceof DeadLetterNotFoundError) return undefined;
-        throw error;
-      });
+      const known = offsets.find((p) => p.partition === partition);
+      const record = known === undefined ? undefined : await this.#record(topic, partition, offset, known);
       if (record === undefined) missing.push({ partition, offset });
       else records.push(record);
     }
