@@ -21,6 +21,7 @@ import { RoutesBuilder, type RouteDefinition } from './routing/route.ts';
 import { delayRoutes } from './routing/delay-routes.ts';
 import { PartitaMetrics } from './metrics/metrics.ts';
 import { ReportPublisher } from './reports/publisher.ts';
+import { reportTopicSpecs } from './reports/topics.ts';
 import { onShutdownSignal, ShutdownOrder } from './shutdown.ts';
 
 /**
@@ -278,7 +279,10 @@ export class App extends WorkerEmitter {
         const partitions = Math.max(partitionsOf(route), deadLetterSpecs.get(topic)?.partitions ?? 0);
         deadLetterSpecs.set(topic, { topic, partitions });
       }
-      await ensureTopics(admin, [...deadLetterSpecs.values(), ...delay.map((route) => ({ topic: route.topic, ...route.topicConfig! }))]);
+      // The report topics are created with the app's own, at start, rather than by the first report.
+      const reportTopics = this.#reports ? reportTopicSpecs() : [];
+      await ensureTopics(admin, [...deadLetterSpecs.values(), ...delay.map((route) => ({ topic: route.topic, ...route.topicConfig! })), ...reportTopics]);
+      this.#reports?.topicsCreated();
       return {
         routes: [...declared, ...delay],
         deadLetterPartitions: await partitionCounts(admin, deadLetterTopics),

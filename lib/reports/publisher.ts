@@ -90,6 +90,11 @@ export class ReportPublisher {
     return this.#collector.processId;
   }
 
+  /** The app created the report topics (with its own, at start): the first publish need not. */
+  topicsCreated(): void {
+    this.#topicsReady = true;
+  }
+
   /** Starts the timer; the first report goes out after one interval. */
   start(): void {
     if (this.#timer || this.#stopped) return;
