@@ -36,6 +36,7 @@ import { onShutdownSignal, ShutdownOrder } from './shutdown.ts';
 export class App extends WorkerEmitter {
   /** The app's configuration, resolved: every option with its default (see `resolveConfig`). */
   readonly config: ResolvedConfig;
+  /** The job classes the app's worker runs (`jobs`). */
   readonly registry: JobRegistry;
   /** What the app logs through (see `AppConfig.logger`). */
   readonly logger: Logger;
@@ -312,7 +313,11 @@ export class App extends WorkerEmitter {
     return this.#jobHold.held;
   }
 
-  /** Stops consuming (see {@link Worker.stop}), then delivers what the app's producer buffered. Idempotent. */
+  /**
+   * Stops consuming, then delivers what the app's producer buffered. Fetching stops, running jobs
+   * get `shutdownTimeoutMs` to finish and commit, and the worker leaves its group; work not finished
+   * by then is abandoned (its signal aborts) and runs again on the partition's next owner. Idempotent.
+   */
   stop(): Promise<void> {
     this.#stopped ??= this.#stop();
     return this.#stopped;

@@ -17,6 +17,7 @@ export function toError(value: unknown): Error {
 /** An option has an invalid value. `option` is its path, e.g. `SendEmail.options.topic`. */
 export class InvalidOptionError extends PartitaError {
   constructor(
+    /** The option's path, e.g. `SendEmail.options.topic` or `createApp.consumer.sessionTimeout`. */
     readonly option: string,
     problem: string,
   ) {
@@ -51,8 +52,11 @@ export class MessageTooLargeError extends PartitaError {}
 
 /** Where a consumed message came from; used in error messages and events. */
 export interface MessageCoordinates {
+  /** The topic. */
   topic: string;
+  /** The partition of the topic. */
   partition: number;
+  /** The offset in the partition. */
   offset: number;
 }
 
@@ -72,7 +76,9 @@ export type BadInputKind =
 /** A consumed message could not be turned into a job. */
 export class BadMessageError extends PartitaError {
   constructor(
+    /** What was wrong with the message. */
     readonly kind: BadInputKind,
+    /** Where the message is. */
     readonly at: MessageCoordinates,
     problem: string,
   ) {
@@ -83,6 +89,7 @@ export class BadMessageError extends PartitaError {
 /** The message names a job class that is not in the worker's registry. */
 export class UnknownJobClassError extends BadMessageError {
   constructor(
+    /** The class name the message gives (`job-class`). */
     readonly jobClass: string,
     at: MessageCoordinates,
     known: readonly string[],
@@ -132,6 +139,7 @@ export class DeliveryError extends PartitaError {}
  * local broker could not be started. `brokers` lists the addresses tried.
  */
 export class BrokerUnavailableError extends PartitaError {
+  /** The broker addresses tried. */
   readonly brokers: readonly string[];
 
   constructor(message: string, options: { brokers?: readonly string[]; cause?: unknown } = {}) {
@@ -163,7 +171,12 @@ export class DeadLetterNotFoundError extends TopicsError {
   constructor(
     topic: string,
     /** The chosen offsets that hold no dead letter (empty when the topic or partition is missing). */
-    readonly missing: readonly { partition: number; offset: number }[],
+    readonly missing: readonly {
+      /** The partition chosen. */
+      partition: number;
+      /** The offset chosen. */
+      offset: number;
+    }[],
     message: string,
   ) {
     super([topic], message);
@@ -179,7 +192,12 @@ export class ReplayConflictError extends TopicsError {
   constructor(
     topic: string,
     /** The dead letters this replay had replayed (and marked) before it was fenced. */
-    readonly replayed: readonly { deadLetter: MessageCoordinates; to: MessageCoordinates }[],
+    readonly replayed: readonly {
+      /** Where the dead letter is. */
+      deadLetter: MessageCoordinates;
+      /** Where its copy went in the source topic. */
+      to: MessageCoordinates;
+    }[],
     message: string,
     options?: { cause?: unknown },
   ) {
@@ -202,6 +220,7 @@ export class ProduceError extends TopicsError {}
  */
 export class SerializationError extends PartitaError {
   constructor(
+    /** Where the argument is, e.g. `arguments[1].user.save`. */
     readonly path: string,
     message: string,
   ) {
@@ -243,6 +262,7 @@ export class ShutdownTimeoutError extends PartitaError {}
 
 /** A message that was accepted for delivery and did not reach the broker: a job (from its headers) or a plain message. */
 export interface LostMessage {
+  /** The topic it was sent to. */
   topic: string;
   /** The `job-id` header, for a job. */
   jobId?: string;
@@ -262,6 +282,7 @@ const LOST_NAMED_IN_MESSAGE = 10;
  */
 export class JobsLostError extends PartitaError {
   constructor(
+    /** Every message given up. */
     readonly lost: readonly LostMessage[],
     problem: string,
     options?: { cause?: unknown },
@@ -292,6 +313,7 @@ export class EndlessJobsError extends PartitaError {}
  */
 export class UsageError extends PartitaError {
   constructor(
+    /** The command that was wrong (`''` for `partita` itself). */
     readonly command: string,
     problem: string,
   ) {
@@ -308,7 +330,10 @@ export class WorkerFileError extends PartitaError {}
  * would let anyone who reaches it read job arguments and replay dead letters. `host` is the address.
  */
 export class WebAuthRequiredError extends PartitaError {
-  constructor(readonly host: string) {
+  constructor(
+    /** The address asked for. */
+    readonly host: string,
+  ) {
     super(
       `Partita Web refuses to listen on ${host} without authentication: anyone who reaches that address could read job arguments and replay dead letters. ` +
         'Give an auth option (web: auth { token } or { basic }, or { hook } in a host app; partita web --token or --basic), or listen on 127.0.0.1.',

@@ -12,21 +12,25 @@ export class TypedEmitter<Events extends object> {
     this.#emitter.setMaxListeners(100);
   }
 
+  /** Calls `listener` with the payload of every `event` from now on. */
   on<K extends keyof Events & string>(event: K, listener: (payload: Events[K]) => void): this {
     this.#emitter.on(event, listener);
     return this;
   }
 
+  /** Stops calling a listener that `on` or `once` added. */
   off<K extends keyof Events & string>(event: K, listener: (payload: Events[K]) => void): this {
     this.#emitter.off(event, listener);
     return this;
   }
 
+  /** Calls `listener` with the payload of the next `event` only. */
   once<K extends keyof Events & string>(event: K, listener: (payload: Events[K]) => void): this {
     this.#emitter.once(event, listener);
     return this;
   }
 
+  /** Calls the listeners of `event` with `payload`; a listener that throws is reported on stderr, never to the emitter. An `error` nobody listens to goes to stderr. */
   emit<K extends keyof Events & string>(event: K, payload: Events[K]): void {
     if (event === 'error' && this.#emitter.listenerCount('error') === 0) {
       const error = (payload as { error?: unknown }).error ?? payload;
@@ -41,6 +45,7 @@ export class TypedEmitter<Events extends object> {
     }
   }
 
+  /** How many listeners `event` has. */
   listenerCount(event: keyof Events & string): number {
     return this.#emitter.listenerCount(event);
   }

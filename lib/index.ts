@@ -12,7 +12,8 @@ export { JobHeaders, ENVELOPE_CONTENT_TYPE, type JobEnvelope } from './job/envel
 export { JobRegistry } from './job/registry.ts';
 export { DELAY_TIERS, delayTopics, ScheduleHeaders, type DelayTier } from './schedule/tiers.ts';
 export type { RetryOnOptions, RetryWait } from './schedule/retry-wait.ts';
-export { configure, closeDispatcher, type DispatchConfiguration } from './dispatch/default-dispatcher.ts';
+export { configure, closeDispatcher, IDLE_DISCONNECT_MS, type DispatchConfiguration } from './dispatch/default-dispatcher.ts';
+export type { ConsumerSettings } from './kafka/consumer-client.ts';
 export { Dispatcher, type DispatcherOptions, type DispatcherEvents, type CloseOptions } from './dispatch/dispatcher.ts';
 export type { Delivery, OutboundMessage } from './kafka/outbound-message.ts';
 export type { TransactionHandle } from './job/ports.ts';

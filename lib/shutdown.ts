@@ -13,6 +13,7 @@ type Signal = 'SIGINT' | 'SIGTERM';
 
 /** What a shutdown hook is told. */
 export interface ShutdownContext {
+  /** The signal that started the shutdown. */
   signal: Signal;
   /** True when Partita exits the process after the hooks; false when the app's own handler decides. */
   exiting: boolean;

@@ -35,10 +35,15 @@ export interface LaneContext {
 
 /** A message a consumer produces: `value` may be a string, a Buffer, or anything JSON-serializable. */
 export interface ProducedMessage {
+  /** The topic to send to. */
   topic: string;
+  /** The message key (it chooses the partition). @defaultValue null */
   key?: string | null;
+  /** The value: a string or bytes as they are, another object as JSON; null for a tombstone. */
   value: string | Buffer | null | object;
+  /** The message headers. @defaultValue `{}` */
   headers?: Record<string, string>;
+  /** An explicit partition; otherwise chosen from the key. */
   partition?: number;
 }
 
@@ -76,6 +81,7 @@ const attached = Symbol('partita.context');
  * route uses `manualOffsetManagement()`. A throw fails the batch: it is retried after a backoff.
  */
 export abstract class Consumer {
+  /** The lane the consumer runs in, set by the engine before each run. @internal */
   [attached]: LaneContext | undefined;
 
   /** Processes one lane's messages, in offset order. */

@@ -5,12 +5,19 @@ import type { Message } from '../kafka/inbound-message.ts';
 
 /** Headers a dead-lettered message carries besides its own. */
 export const DeadLetterHeaders = {
+  /** The topic the message was consumed from. */
   sourceTopic: 'source-topic',
+  /** Its partition there. */
   sourcePartition: 'source-partition',
+  /** Its offset there. */
   sourceOffset: 'source-offset',
+  /** The consumer group that gave up on it. */
   sourceConsumerGroup: 'source-consumer-group',
+  /** How many attempts failed. */
   sourceAttempts: 'source-attempts',
+  /** The class name of the last error. */
   errorClass: 'error-class',
+  /** The message of the last error. */
   errorMessage: 'error-message',
   /**
    * Only on a copy that would not fit the dead-letter topic: what was left out of it, comma

@@ -10,7 +10,9 @@ import { Dispatcher, type DispatcherOptions } from './dispatcher.ts';
 
 /** Settings for the process-wide dispatcher that `performLater` uses. */
 export interface DispatchConfiguration {
+  /** How to reach Kafka. */
   kafka: KafkaConnection;
+  /** The dispatcher's bounds and producer settings (each has its default: `partita config` lists them under `dispatch.`). */
   dispatch?: DispatcherOptions & ProducerSettings;
   /**
    * Deliver the buffer on SIGINT/SIGTERM. When Partita's handler is the only one for the signal,

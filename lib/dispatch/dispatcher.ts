@@ -54,12 +54,39 @@ export interface DispatcherEvents {
    * Async messages were given up (not acknowledged within `deliveryTimeoutMs`): they are lost.
    * `lost` names their jobs. Without a listener, the loss also makes the process exit with status 1.
    */
-  'delivery.failed': { messages: OutboundMessage[]; lost: LostMessage[]; error: JobsLostError; attempts: number };
+  'delivery.failed': {
+    /** The messages given up. */
+    messages: OutboundMessage[];
+    /** Their jobs (id, class, topic), for the report. */
+    lost: LostMessage[];
+    /** The error `close()` rejects with, naming them. */
+    error: JobsLostError;
+    /** Delivery attempts made. */
+    attempts: number;
+  };
   /** An async batch failed once and will be retried. */
-  'delivery.retry': { messages: number; error: Error; attempt: number; waitMs: number };
+  'delivery.retry': {
+    /** Messages in the batch. */
+    messages: number;
+    /** Why the attempt failed. */
+    error: Error;
+    /** The attempt that failed: 1 the first time. */
+    attempt: number;
+    /** The wait before the next attempt, in ms. */
+    waitMs: number;
+  };
   /** A batch reached the broker. */
-  'delivery.sent': { messages: number; bytes: number };
-  error: { error: Error };
+  'delivery.sent': {
+    /** Messages in the batch. */
+    messages: number;
+    /** Their size, as the broker counts it (about). */
+    bytes: number;
+  };
+  /** Something failed that the dispatcher goes on after. */
+  error: {
+    /** What went wrong. */
+    error: Error;
+  };
 }
 
 interface Entry {
@@ -100,6 +127,7 @@ const KEEP_ALIVE_MS = 1 << 30;
  * keeps no timer of its own alive.
  */
 export class Dispatcher extends TypedEmitter<DispatcherEvents> {
+  /** The dispatcher's bounds, with their defaults filled in. */
   readonly options: Required<DispatcherOptions>;
   readonly #sender: MessageSender;
   readonly #hooks: DispatcherHooks;

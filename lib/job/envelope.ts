@@ -18,9 +18,13 @@ superjson.registerCustom<Buffer, string>(
 
 /** Header names a job message carries; routing reads these, never the value. */
 export const JobHeaders = {
+  /** The job's class name. */
   jobClass: 'job-class',
+  /** The job's id. */
   jobId: 'job-id',
+  /** The job's key, when its partitioner gave one (partitioners of virtual partitions read it). */
   jobKey: 'job-key',
+  /** The envelope's content type ({@link ENVELOPE_CONTENT_TYPE}). */
   contentType: 'content-type',
 } as const;
 
@@ -29,12 +33,19 @@ export const ENVELOPE_CONTENT_TYPE = 'application/vnd.partita.job+superjson';
 
 /** A job as it travels in a message value. Key names follow ActiveJob's serialization. */
 export interface JobEnvelope {
+  /** The job's class name, looked up in the worker's registry. */
   job_class: string;
+  /** The job's id (a UUID unless given). */
   job_id: string;
+  /** The topic the job was enqueued to (its queue). */
   queue_name: string;
+  /** The arguments `perform` gets (superjson keeps their types). */
   arguments: unknown[];
+  /** How many times the job was performed before. */
   executions: number;
+  /** Failures so far per `retryOn` rule, by the rule's name. */
   exception_executions: Record<string, number>;
+  /** When the job was enqueued (ISO 8601). */
   enqueued_at: string;
   /** When the job is due (ISO 8601); a worker never runs it earlier. */
   scheduled_at?: string;

@@ -24,13 +24,21 @@ export type JobHook = (job: Job<any[]>) => void | Promise<void>;
 export type AroundHook = (job: Job<any[]>, next: () => Promise<void>) => void | Promise<void>;
 
 /** The argument tuple of a job type. */
-export type JobArguments<J> = J extends { arguments: infer A extends unknown[] } ? A : never;
+export type JobArguments<J> = J extends {
+  /** The arguments `perform` gets. */
+  arguments: infer A extends unknown[];
+}
+  ? A
+  : never;
 
 /** A concrete job class, as seen by the static methods and the registry. */
 export interface JobClass<J extends Job<any[]> = Job<any[]>> {
   new (...args: JobArguments<J>): J;
+  /** The class's name. */
   readonly name: string;
+  /** The class's options (topic, dispatch method, partitioner). */
   options?: JobOptions;
+  /** The name messages give the class (`job-class`), when it is not the class's name. */
   jobName?: string;
 }
 
@@ -51,12 +59,17 @@ export interface EnqueueOverrides {
  * scheduled job they locate the message in `delayTopic` when it was sent to a delay tier.
  */
 export interface Enqueued {
+  /** The job's id. */
   jobId: string;
+  /** The job's class name. */
   jobClass: string;
   /** The job's topic (its queue). */
   topic: string;
+  /** The job's key (from its partitioner); undefined when it has none. */
   key: string | undefined;
+  /** The partition the job went to, when the dispatch waited for the broker (`produceSync`). */
   partition?: number;
+  /** Its offset there, when the dispatch waited for the broker (`produceSync`). */
   offset?: number;
   /** When the job is due, for a scheduled job. */
   scheduledAt?: Date;
@@ -322,7 +335,9 @@ export abstract class Job<Args extends unknown[] = unknown[]> {
 /** A job class with per-enqueue overrides, from `X.set({...})`. */
 export class ConfiguredJob<J extends Job<any[]>> {
   constructor(
+    /** The job class the overrides apply to. */
     readonly jobClass: JobClass<J>,
+    /** What `set()` was given. */
     readonly overrides: EnqueueOverrides,
   ) {
     validateOverrides(jobNameOf(jobClass), overrides);

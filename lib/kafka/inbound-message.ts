@@ -7,22 +7,35 @@ import type { RawRecord } from './records.ts';
  * can therefore never depend on (or pay for) decoding a payload.
  */
 export interface PartitionerInput {
+  /** The topic the message was read from. */
   readonly topic: string;
+  /** Its partition. */
   readonly partition: number;
+  /** Its offset in the partition. */
   readonly offset: number;
+  /** Its key as UTF-8 text; null when it has none. */
   readonly key: string | null;
+  /** Its headers as UTF-8 text (the first value of a repeated header). */
   readonly headers: Readonly<Record<string, string | undefined>>;
+  /** Its timestamp (ms since the epoch). */
   readonly timestamp: number;
 }
 
 /** A consumed message, handed to consumers. The value is decoded only when `payload` is read. */
 export class Message implements PartitionerInput {
+  /** The topic the message was read from. */
   readonly topic: string;
+  /** Its partition. */
   readonly partition: number;
+  /** Its offset in the partition. */
   readonly offset: number;
+  /** Its key as UTF-8 text; null when it has none. */
   readonly key: string | null;
+  /** Its key as bytes; null when it has none. */
   readonly rawKey: Buffer | null;
+  /** Its headers as UTF-8 text (the first value of a repeated header). */
   readonly headers: Readonly<Record<string, string | undefined>>;
+  /** Its timestamp (ms since the epoch). */
   readonly timestamp: number;
   /** The raw value; null for a tombstone. */
   readonly value: Buffer | null;

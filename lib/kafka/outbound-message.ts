@@ -1,8 +1,12 @@
 /** A message on its way to Kafka. */
 export interface OutboundMessage {
+  /** The topic to send to. */
   topic: string;
+  /** The message key (it chooses the partition); null for none. */
   key: string | Buffer | null;
+  /** The message value; null for a tombstone. */
   value: string | Buffer | null;
+  /** The message headers. */
   headers: Record<string, string>;
   /** Explicit partition; otherwise chosen from the key (murmur2, like the Java client). */
   partition?: number;
@@ -10,8 +14,11 @@ export interface OutboundMessage {
 
 /** Where the broker stored a message. */
 export interface Delivery {
+  /** The topic. */
   topic: string;
+  /** The partition the message went to. */
   partition: number;
+  /** Its offset there. */
   offset: number;
 }
 

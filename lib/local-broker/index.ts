@@ -5,9 +5,11 @@ import { BrokerUnavailableError } from '../errors.ts';
 
 /** A broker for development and tests, and whether this process started it. */
 export interface LocalBroker {
+  /** `host:port` of the broker, for `createApp({ kafka: { brokers } })`. */
   brokers: string[];
   /** True when this call started the broker (and `stop()` will stop it). */
   started: boolean;
+  /** Stops the broker when this call started it; does nothing otherwise. */
   stop(): Promise<void>;
 }
 

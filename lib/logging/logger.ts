@@ -11,9 +11,13 @@ export type LogFields = Record<string, unknown>;
  * any object with these methods.
  */
 export interface Logger {
+  /** Logs a failure: `fields` are the record's data (event, topic, error, ...), `message` its text. */
   error(fields: LogFields, message: string): void;
+  /** Logs something that works, but not as configured or expected. */
   warn(fields: LogFields, message: string): void;
+  /** Logs what the app does (start, stop, rebalances, dead letters). */
   info(fields: LogFields, message: string): void;
+  /** Logs details (batches, lanes, pauses). */
   debug(fields: LogFields, message: string): void;
   /** pino's level check. Without it, Partita assumes debug is off and does not build debug records. */
   isLevelEnabled?(level: string): boolean;
@@ -45,7 +49,10 @@ export interface LoggerOptions {
    * Where lines are written, synchronously: nothing is buffered, so nothing is lost at exit.
    * @defaultValue `process.stderr`
    */
-  destination?: { write(chunk: string): unknown };
+  destination?: {
+    /** Writes one log line. */
+    write(chunk: string): unknown;
+  };
 }
 
 function choose<T extends string>(name: string, value: unknown, allowed: readonly T[], fallback: T): T {

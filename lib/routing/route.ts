@@ -46,7 +46,9 @@ export interface BackoffSettings {
 
 /** Topic settings used when the worker creates a missing topic. */
 export interface TopicConfig {
+  /** Partitions of the topic. */
   partitions: number;
+  /** Copies of each partition. @defaultValue the broker's `default.replication.factor` */
   replicationFactor?: number;
   /** Broker topic configs, e.g. `{ 'retention.ms': '604800000' }`. */
   configEntries?: Record<string, string>;
@@ -76,19 +78,28 @@ export type ConsumerConstructor = new () => object;
 
 /** One topic → consumer mapping with its features. Data only: the consume layer acts on it. */
 export interface RouteDefinition {
+  /** The topic consumed (a pattern's template has `pattern:<name>`). */
   topic: string;
   /**
    * `jobs`: the built-in job consumer; `delay`: the built-in delay consumer of a delay tier topic;
    * `consumer`: a user consumer class.
    */
   kind: 'jobs' | 'delay' | 'consumer';
+  /** The consumer class, for kind `consumer`. */
   consumer: ConsumerConstructor | undefined;
+  /** Virtual partitions with their defaults filled in; undefined when the route has none. */
   virtualPartitions: VirtualPartitionsSettings | undefined;
+  /** Whether the partition stays paused while its batch runs (`longRunningJob()`). */
   longRunningJob: boolean;
+  /** Whether the consumer marks offsets itself (`manualOffsetManagement()`). */
   manualOffsetManagement: boolean;
+  /** The route's backoff settings over the app's `backoff` (empty: the app's). */
   backoff: Partial<BackoffSettings>;
+  /** Where a new consumer group starts. */
   initialOffset: 'earliest' | 'latest';
+  /** How to create the topic when it is missing (`config(...)`); undefined: it must exist. */
   topicConfig: TopicConfig | undefined;
+  /** Dead-letter settings with their defaults filled in; undefined when the route has none. */
   deadLetterQueue: DeadLetterQueueSettings | undefined;
   /** Each partition has a transactional producer; dead-letter copies commit with their mark. */
   transactional: boolean;
@@ -244,7 +255,9 @@ export class PatternBuilder extends RouteBuilder {
 
 /** Declares the routes of an app. */
 export class RoutesBuilder {
+  /** The routes declared, in order. */
   readonly routes: RouteDefinition[] = [];
+  /** The patterns declared, in order. */
   readonly patterns: PatternDefinition[] = [];
   /** The recurring jobs declared with {@link recurring}. */
   readonly schedules: RecurringDefinition[] = [];

@@ -18,6 +18,7 @@ import type { OffsetAndMetadata } from '../kafka/records.ts';
 export interface EnqueuedJob {
   /** The `job-class` name. */
   jobClass: string;
+  /** The job's id. */
   jobId: string;
   /** The job's topic (its queue), also for a scheduled job that waits in a delay tier. */
   topic: string;
@@ -29,7 +30,9 @@ export interface EnqueuedJob {
   args: unknown[];
   /** Executions so far (above 0 for a retry enqueued by `retryOn` with a wait). */
   executions: number;
+  /** Failures so far per `retryOn` rule, by the rule's name. */
   exceptionExecutions: Record<string, number>;
+  /** When the job was enqueued. */
   enqueuedAt: Date;
   /** When the job is due, for a scheduled job. */
   scheduledAt: Date | undefined;
@@ -48,7 +51,14 @@ export interface EnqueuedJobMatch {
   /** The partition key. */
   key?: string;
   /** When the job is due: this exact time, or a window (inclusive bounds). */
-  at?: Date | { from?: Date; to?: Date };
+  at?:
+    | Date
+    | {
+        /** Due at or after this time. */
+        from?: Date;
+        /** Due at or before this time. */
+        to?: Date;
+      };
 }
 
 /** Options of `performEnqueuedJobs`. */
