@@ -75,7 +75,12 @@ export interface GroupOverview {
   /** The coordinator's state: `Stable`, `PreparingRebalance`, `CompletingRebalance`, `Empty`, `Dead`. */
   state: string;
   /** Members now in the group (client id and host of each). */
-  members: { clientId: string; host: string }[];
+  members: {
+    /** The member's client id. */
+    clientId: string;
+    /** The host it connects from. */
+    host: string;
+  }[];
   /** The topics the group committed offsets on. */
   topics: TopicLag[];
   /** The lag over every topic but the delay tiers. */
@@ -97,7 +102,14 @@ export interface DelayTierOverview {
   /** Jobs written to the tier and not yet moved on by the group consuming it. */
   waiting: number;
   /** Per partition: the offset of the next job to move on and the end offset. */
-  partitions: { partition: number; next: number; end: number }[];
+  partitions: {
+    /** The tier topic's partition. */
+    partition: number;
+    /** The next offset its delay consumer forwards (the committed one, else the earliest). */
+    next: number;
+    /** The partition's end offset. */
+    end: number;
+  }[];
   /**
    * When the next job leaves the tier: the earliest hop end (`delay-until`) of the jobs at the
    * head of its partitions. Undefined when none waits.

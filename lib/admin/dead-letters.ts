@@ -89,11 +89,30 @@ export interface DeadLetterPage {
 /** Which dead letters to replay. */
 export type ReplaySelection =
   /** These, by dead-letter partition and offset, replayed in that order (sorted). */
-  | { offsets: { partition: number; offset: number }[] }
+  | {
+      /** The dead letters chosen. */
+      offsets: {
+        /** A partition of the dead-letter topic. */
+        partition: number;
+        /** An offset in it. */
+        offset: number;
+      }[];
+    }
   /** Every dead letter that came from this source partition, in order. */
-  | { source: { topic: string; partition: number } }
+  | {
+      /** The source partition. */
+      source: {
+        /** The source topic. */
+        topic: string;
+        /** The partition of the source topic. */
+        partition: number;
+      };
+    }
   /** Every dead letter of the topic, partition by partition, in order. */
-  | { all: true };
+  | {
+      /** Replay them all. */
+      all: true;
+    };
 
 /** A dead letter that was replayed: where it was, where its message went. */
 export interface ReplayedDeadLetter {

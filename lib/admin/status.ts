@@ -23,12 +23,15 @@ export interface StatusQuery {
 
 /** A running job and the process running it. */
 export interface RunningJobStatus extends RunningJobReport {
+  /** The worker process running it (`WorkerReport.processId`). */
   processId: string;
+  /** That process's consumer group. */
   groupId: string;
 }
 
 /** Dead letters of one dead-letter topic. */
 export interface DeadLetterTopicStatus {
+  /** The dead-letter topic. */
   topic: string;
   /** Offsets held, dead letters replayed, and those not replayed yet. */
   counts: Pick<DeadLetterCounts, 'total' | 'replayed' | 'waiting'>;
@@ -36,7 +39,9 @@ export interface DeadLetterTopicStatus {
 
 /** The recurring jobs of one group. */
 export interface RecurringGroupStatus {
+  /** The consumer group whose app declares the schedules. */
   groupId: string;
+  /** Its schedules, with their last tick and next run. */
   schedules: RecurringScheduleStatus[];
 }
 

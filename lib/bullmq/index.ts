@@ -7,6 +7,6 @@ export { Queue, type QueueOptions, type BulkJob, type JobType } from './queue.ts
 export { Worker, type WorkerOptions, type WorkerListener, type Processor } from './worker.ts';
 export { QueueEvents, type QueueEventsOptions, type QueueEventsListener } from './queue-events.ts';
 export { Job, type JobProgress } from './job.ts';
-export type { JobsOptions, BackoffOptions, GroupOptions } from './options.ts';
+export type { JobsOptions, BackoffOptions, GroupOptions, KeepJobs } from './options.ts';
 export type { ConnectionOptions, HostPortConnection } from './connection.ts';
 export { UnrecoverableError, UnsupportedOptionError } from '../errors.ts';

@@ -16,6 +16,16 @@ export interface GroupOptions {
   id: string;
 }
 
+/** BullMQ's bounds on kept jobs (`removeOnComplete`, `removeOnFail`): accepted, without effect on Kafka. */
+export interface KeepJobs {
+  /** Keep jobs up to this many seconds old. */
+  age?: number;
+  /** Keep at most this many jobs. */
+  count?: number;
+  /** Remove at most this many jobs per cleanup. */
+  limit?: number;
+}
+
 /**
  * Options of `queue.add`, BullMQ's names. Honoured: `delay`, `attempts`, `backoff`, `jobId`,
  * `timestamp`, `group` (BullMQ Pro's ordering key). Accepted and without effect:
@@ -38,15 +48,20 @@ export interface JobsOptions {
   /** BullMQ Pro's group: jobs with one `group.id` run in order, one at a time. @defaultValue no group: no order */
   group?: GroupOptions;
   /** No effect: Kafka keeps every message for the topic's retention. */
-  removeOnComplete?: boolean | number | { age?: number; count?: number; limit?: number };
+  removeOnComplete?: boolean | number | KeepJobs;
   /** No effect: failed jobs are kept in the dead-letter topic for its retention. */
-  removeOnFail?: boolean | number | { age?: number; count?: number; limit?: number };
+  removeOnFail?: boolean | number | KeepJobs;
   /** No effect: `job.log` lines go to the worker's logger, not to a store. */
   keepLogs?: number;
   /** No effect: the dead letter carries the error's message. */
   stackTraceLimit?: number;
   /** No effect here (trace context travels in the job's headers where tracing is set up). */
-  telemetry?: { metadata?: string; omitContext?: boolean };
+  telemetry?: {
+    /** BullMQ's serialized trace context. */
+    metadata?: string;
+    /** BullMQ's switch to leave the context out. */
+    omitContext?: boolean;
+  };
   /** Largest JSON size of `data` in bytes; a larger job is refused at `add`. @defaultValue no limit below the dispatcher's `maxMessageBytes` */
   sizeLimit?: number;
   /** Refused: a Kafka partition is read in offset order, so no job can overtake another. */

@@ -3,6 +3,7 @@ import { createApp, InvalidOptionError, UnsupportedOptionError, type App, type L
 import { toError } from '../errors.ts';
 import { kafkaConnectionOf, type ConnectionOptions } from './connection.ts';
 import { BULLMQ_JOB_NAME, BullMQJob, Job, type JobProgress, type JobReporter } from './job.ts';
+import type { KeepJobs } from './options.ts';
 
 /** BullMQ's processor: gets the job, returns (a promise of) its result; a throw fails the attempt. */
 export type Processor<DataType = any, ResultType = any, NameType extends string = string> = (
@@ -33,9 +34,9 @@ export interface WorkerOptions {
   /** Where the worker logs (any pino logger). @defaultValue Partita's process logger */
   logger?: Logger;
   /** No effect: Kafka keeps messages for the topic's retention. */
-  removeOnComplete?: boolean | number | { age?: number; count?: number };
+  removeOnComplete?: boolean | number | KeepJobs;
   /** No effect: failed jobs stay in the dead-letter topic for its retention. */
-  removeOnFail?: boolean | number | { age?: number; count?: number };
+  removeOnFail?: boolean | number | KeepJobs;
   /** No effect: a job's partition stays assigned however long it runs (no locks to renew). */
   lockDuration?: number;
   /** No effect: there are no stalled jobs to look for; a lost partition's jobs run again on its next owner. */

@@ -41,6 +41,7 @@ export interface RecentErrorsOptions extends ReadReportsOptions {
 
 /** A process as its reports show it. */
 export interface ProcessStatus {
+  /** The process's id (`WorkerReport.processId`). */
   processId: string;
   /** `live` while it reports; `gone` once its last report is older than {@link GONE_AFTER_INTERVALS} intervals, or said it stopped. */
   state: 'live' | 'gone';

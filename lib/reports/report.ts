@@ -45,12 +45,21 @@ export interface ProcessReport {
   /** CPU time used since the previous report (user + system), as a percentage of one core. */
   cpuPercent: number;
   /** Event-loop delay since the previous report (`perf_hooks.monitorEventLoopDelay`), ms. */
-  eventLoopDelayMs: { mean: number; p99: number; max: number };
+  eventLoopDelayMs: {
+    /** Mean delay, ms. */
+    mean: number;
+    /** 99th percentile, ms. */
+    p99: number;
+    /** Longest delay, ms. */
+    max: number;
+  };
 }
 
 /** One partition assigned to the reporting process. */
 export interface PartitionReport {
+  /** The topic. */
   topic: string;
+  /** The partition of the topic. */
   partition: number;
   /** Lanes running now (a job each on job topics). */
   lanesBusy: number;
@@ -64,10 +73,15 @@ export interface PartitionReport {
 
 /** A job running when the report was made. */
 export interface RunningJobReport {
+  /** The job's class name. */
   jobClass: string;
+  /** The job's id. */
   jobId: string;
+  /** The topic the job was read from. */
   topic: string;
+  /** Its partition. */
   partition: number;
+  /** Its offset. */
   offset: number;
   /** Executions before this one (0 for a first run). */
   executions: number;
@@ -77,7 +91,9 @@ export interface RunningJobReport {
 
 /** What one job class did on one topic since the previous report. */
 export interface JobClassStats {
+  /** The job class name. */
   jobClass: string;
+  /** The topic its jobs were read from. */
   topic: string;
   /** Jobs that finished without error. */
   performed: number;
@@ -107,19 +123,26 @@ export interface ErrorReport {
   at: number;
   /** The error's class name (`error.name`). */
   errorClass: string;
+  /** The error's message. */
   message: string;
+  /** The error's stack, when it has one. */
   stack: string | null;
   /**
    * What failed: `job.failed` (a job threw), `message.dead-lettered`, or the `kind` of an
    * engine error event (`bad-input` kinds, `consumer-crash`, ...).
    */
   kind: string;
+  /** The topic concerned, when there is one. */
   topic: string | null;
+  /** The partition concerned, when there is one. */
   partition: number | null;
+  /** The offset concerned, when there is one. */
   offset: number | null;
   /** Failures of this message on this worker, this one included (job failures only). */
   attempt: number | null;
+  /** The job's class name, for a job. */
   jobClass: string | null;
+  /** The job's id, for a job. */
   jobId: string | null;
 }
 
@@ -129,7 +152,9 @@ export interface WorkerReport {
   schema: number;
   /** Stable for the app's life: `<host>:<pid>:<random>`. Also the Kafka message key. */
   processId: string;
+  /** Consumer group of the reporting app. */
   groupId: string;
+  /** Kafka client id of the reporting app. */
   clientId: string;
   /** When the report was made, ms since the epoch. */
   at: number;
@@ -139,8 +164,11 @@ export interface WorkerReport {
   sinceAt: number;
   /** True in the last report, sent while the app stops: the process is gone at once. */
   stopping: boolean;
+  /** The process: host, pid, versions, memory, CPU, event-loop delay. */
   process: ProcessReport;
+  /** The partitions assigned to the process. */
   partitions: PartitionReport[];
+  /** The jobs running when the report was made. */
   runningJobs: RunningJobReport[];
   /** Per job class and topic, since `sinceAt`. */
   jobs: JobClassStats[];

@@ -11,32 +11,51 @@ export const TRACER_NAME = 'partita';
 
 /** Attribute names of Partita's spans: the messaging semantic conventions, plus the job's class and id. */
 export const SpanAttributes = {
+  /** Always `kafka`. */
   messagingSystem: 'messaging.system',
+  /** The topic. */
   destinationName: 'messaging.destination.name',
+  /** `send` or `process`. */
   operationType: 'messaging.operation.type',
+  /** `send` or `process`. */
   operationName: 'messaging.operation.name',
+  /** The job's id. */
   messageId: 'messaging.message.id',
+  /** The message key, when it has one. */
   kafkaMessageKey: 'messaging.kafka.message.key',
+  /** The partition (as a string). */
   partitionId: 'messaging.destination.partition.id',
+  /** The message's offset. */
   kafkaOffset: 'messaging.kafka.offset',
+  /** The worker's consumer group. */
   consumerGroup: 'messaging.consumer.group.name',
+  /** The job's class name. */
   jobClass: 'partita.job.class',
+  /** The job's id. */
   jobId: 'partita.job.id',
 } as const;
 
 /** A job as a span describes it. */
 export interface TracedJob {
+  /** The job's topic. */
   topic: string;
+  /** The job's class name. */
   jobClass: string;
+  /** The job's id. */
   jobId: string;
 }
 
 /** A consumed message as a span describes it. */
 export interface TracedMessage {
+  /** The topic. */
   topic: string;
+  /** The partition of the topic. */
   partition: number;
+  /** The offset in the partition. */
   offset: number;
+  /** The message key; null when it has none. */
   key: string | null;
+  /** The headers, where the enqueuer's trace context travels. */
   headers: Readonly<Record<string, string | undefined>>;
 }
 

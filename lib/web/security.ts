@@ -10,7 +10,24 @@ import { InvalidOptionError } from '../index.ts';
  * - `{ basic: { username, password } }`: HTTP basic authentication (use it behind TLS).
  * - `{ hook }`: the host app decides, from the request (its session, its own auth middleware).
  */
-export type WebAuth = { token: string } | { basic: { username: string; password: string } } | { hook: (request: IncomingMessage) => boolean | Promise<boolean> };
+export type WebAuth =
+  | {
+      /** A bearer token: requests send `Authorization: Bearer <token>` (or sign in once with it). */
+      token: string;
+    }
+  | {
+      /** HTTP basic authentication with one user. */
+      basic: {
+        /** The user name. */
+        username: string;
+        /** The password. */
+        password: string;
+      };
+    }
+  | {
+      /** The host app decides: resolve true to let the request through. */
+      hook: (request: IncomingMessage) => boolean | Promise<boolean>;
+    };
 
 /** Names of the cookies Partita Web sets. */
 const SESSION_COOKIE = 'partita_session';
