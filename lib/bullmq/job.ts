@@ -1,4 +1,4 @@
-import { Job as PartitaJob, PartitaError } from '../index.ts';
+import { InvalidOptionError, Job as PartitaJob } from '../index.ts';
 import { backoffWaitMs, type JobsOptions } from './options.ts';
 
 /** The `job-class` name every BullMQ-shaped job travels under. */
@@ -30,7 +30,8 @@ export class BullMQJob extends PartitaJob<[name: string, data: unknown, opts: Jo
 
   /** Runs only on a `partita/bullmq` Worker, whose processor it calls (see `Worker`). */
   perform(): unknown {
-    throw new PartitaError(
+    throw new InvalidOptionError(
+      'createApp.jobs',
       `${BULLMQ_JOB_NAME} job ${this.jobId} runs on a partita/bullmq Worker, which calls its processor; ` +
         `create new Worker('${this.topic ?? 'queue'}', processor) instead of registering the class in createApp({ jobs })`,
     );

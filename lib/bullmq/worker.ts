@@ -198,8 +198,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
    * keeps its partitions; fetching stops once `maxBufferedMessages` wait. `doNotWaitActive` is
    * accepted: this resolves at once either way.
    */
-  async pause(doNotWaitActive?: boolean): Promise<void> {
-    void doNotWaitActive;
+  async pause(_doNotWaitActive?: boolean): Promise<void> {
     if (this.app.paused) return;
     this.app.pause();
     this.emit('paused');
@@ -222,8 +221,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
    * what finished is committed, the worker leaves its group. Jobs not started run on the next
    * worker. `force` is accepted; the stop is graceful either way. Idempotent.
    */
-  close(force?: boolean): Promise<void> {
-    void force;
+  close(_force?: boolean): Promise<void> {
     this.#closing ??= (async () => {
       this.emit('closing', 'closing the worker');
       try {
