@@ -139,6 +139,11 @@ export class ClusterReader {
     return this.#reader.close();
   }
 
+  /** The names of every topic but Kafka's internal ones, sorted (one metadata request). */
+  topicNames(): Promise<string[]> {
+    return withAdmin(this.#kafka, async (admin) => (await admin.listTopics()).filter((name) => !INTERNAL_TOPICS.has(name)).sort());
+  }
+
   /**
    * Every topic but Kafka's internal ones, by name, with partitions, offsets and retention; with
    * `only`, those of these names that exist.

@@ -69,6 +69,8 @@ export class LiveState {
   readonly #groupIds: readonly string[] | undefined;
   readonly #buckets = new Map<number, Bucket>();
   readonly #latest = new Map<string, WorkerReport>();
+  /** The reports already folded (process id and time), so one read twice counts once. */
+  readonly #folded = new Map<string, number>();
   #errors: ErrorReport[] = [];
   #lag = 0;
   #tail: TopicTail | undefined;
@@ -101,10 +103,12 @@ export class LiveState {
           if (this.#shown(error.groupId)) this.#keepErrors([error]);
         },
       });
+      // Read the past only once the tail is assigned: whatever is published from then on comes by
+      // the tail, the rest by the reads (what both see is taken once).
+      await this.#tail.ready;
       const [reports, errors] = await Promise.all([
         readReports(this.#connection, { sinceMs: HISTORY_MS }),
         recentErrors(this.#connection, { sinceMs: ERRORS_HISTORY_MS, limit: ERRORS_KEPT }),
-        this.#tail.ready,
       ]);
       for (const report of reports) if (report.at >= since && this.#shown(report.groupId)) this.#fold(report);
       this.#keepErrors(errors.filter((error) => this.#shown(error.groupId)));
@@ -206,6 +210,9 @@ export class LiveState {
   }
 
   #fold(report: WorkerReport): void {
+    const key = `${report.processId}|${report.at}`;
+    if (this.#folded.has(key)) return;
+    this.#folded.set(key, report.at);
     const known = this.#latest.get(report.processId);
     if (!known || known.at <= report.at) this.#latest.set(report.processId, report);
     const bucket = this.#bucket(report.at);
@@ -227,6 +234,7 @@ export class LiveState {
   #prune(now = Date.now()): void {
     for (const at of this.#buckets.keys()) if (at < now - HISTORY_MS) this.#buckets.delete(at);
     for (const [id, report] of this.#latest) if (report.at < now - HISTORY_MS) this.#latest.delete(id);
+    for (const [key, at] of this.#folded) if (at < now - HISTORY_MS) this.#folded.delete(key);
   }
 
   #keepErrors(errors: readonly ErrorReport[]): void {

@@ -137,7 +137,7 @@ export function createWebHandler(options: WebHandlerOptions): WebHandler {
   const streams = new Set<ServerResponse>();
 
   async function deadLetterTopics(): Promise<string[]> {
-    const found = (await cluster.topics()).map((t) => t.topic).filter((name) => !name.startsWith('__') && DEAD_LETTER_NAME.test(name));
+    const found = (await cluster.topicNames()).filter((name) => !name.startsWith('__') && DEAD_LETTER_NAME.test(name));
     return [...new Set([...listedDeadLetterTopics, ...found])].sort();
   }
 
