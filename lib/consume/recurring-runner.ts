@@ -178,6 +178,11 @@ export class RecurringRunner {
     }
   }
 
+  /**
+   * One ticker session. The fence comes before the read: once the previous owner's producer is
+   * fenced and its open transaction aborted, the state topic's last stable offset covers
+   * everything it could ever commit, so the state read is complete.
+   */
   async #tickUntil(signal: AbortSignal): Promise<void> {
     const { groupId, transactionalIdPrefix } = this.#settings;
     const sender = new KafkaProducerSender(this.#kafka, { transactionalId: `${transactionalIdPrefix}${groupId}-${this.#stateTopic}-0` });
