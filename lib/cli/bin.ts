@@ -6,7 +6,8 @@ import { runCli } from './main.ts';
 
 runCli(process.argv.slice(2), (line) => process.stdout.write(`${line}\n`)).then(
   (code) => {
-    if (code >= 0) process.exit(code);
+    // Exit once stdout has flushed: on a pipe, process.exit would cut a long output (status --json) short.
+    if (code >= 0) process.stdout.write('', () => process.exit(code));
   },
   (error: unknown) => {
     if (error instanceof UsageError) {
