@@ -181,7 +181,10 @@ function describeSource(e: DeadLetter): string {
 
 /** The arguments, or the help text asked for. */
 function parse(args: string[]): DlqArguments | string {
-  const { values, positionals } = parseCommand('dlq', args, DLQ_OPTIONS);
+  // A flag no subcommand takes is reported against the subcommand it was given to.
+  const named = args.find((arg) => !arg.startsWith('-'));
+  const parsedAs = named !== undefined && named in SUBCOMMAND_OPTIONS ? `dlq ${named}` : 'dlq';
+  const { values, positionals } = parseCommand(parsedAs, args, DLQ_OPTIONS);
   const [action, topic, where] = positionals;
   if (action === undefined) {
     if (values.help) return DLQ_USAGE;

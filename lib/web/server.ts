@@ -13,7 +13,7 @@ import { errorsPage } from './pages/errors.ts';
 import { groupsPage } from './pages/groups.ts';
 import { processesPage } from './pages/processes.ts';
 import { scheduledPage } from './pages/scheduled.ts';
-import { topicsPage } from './pages/topics.ts';
+import { TOPICS_PER_PAGE, topicsPage } from './pages/topics.ts';
 import { Guard, isLoopback, SECURITY_HEADERS, validateAuth, type WebAuth } from './security.ts';
 
 /** Options of {@link createWebHandler}. */
@@ -186,7 +186,13 @@ export function createWebHandler(options: WebHandlerOptions): WebHandler {
       );
       return scheduledPage(context, tiers, recurring.flat());
     },
-    '/topics': async ({ context }) => topicsPage(context, await cluster.topics()),
+    '/topics': async ({ context, url }) => {
+      const filter = url.searchParams.get('q') ?? '';
+      const names = (await cluster.topicNames()).filter((name) => name.includes(filter));
+      const page = Math.min(wholeNumber(url.searchParams.get('page')) ?? 0, Math.max(0, Math.ceil(names.length / TOPICS_PER_PAGE) - 1));
+      const shown = names.slice(page * TOPICS_PER_PAGE, (page + 1) * TOPICS_PER_PAGE);
+      return topicsPage(context, shown.length === 0 ? [] : await cluster.topics(shown), { filter, page, matched: names.length });
+    },
   };
 
   async function answer(request: IncomingMessage, response: ServerResponse, next: ((error?: unknown) => void) | undefined): Promise<void> {

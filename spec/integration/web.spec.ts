@@ -203,11 +203,20 @@ describe('Partita Web in a real browser (broker, chromium)', function () {
     await page.close();
   });
 
-  it('Topics: partitions and records kept', async () => {
+  it('Topics: partitions and records kept, a page of names at a time, filtered by name', async () => {
     const { page } = await watchedPage(browser);
-    await page.goto(`${web.url}topics`);
+    await page.goto(`${web.url}topics?q=${idleTopic}`);
     expect(await textOf(page, `[data-records="${idleTopic}"]`)).to.equal('10');
+    expect(await textOf(page, '#topics-range')).to.contain('Topics 1 to 1 of 1.');
+    await page.fill('input[name="q"]', topic);
+    await Promise.all([page.waitForURL(`**/topics?q=${topic}`), page.click('form.filters button')]);
     expect(await textOf(page, `[data-records="${topic}"]`)).to.equal('3');
+    await page.goto(`${web.url}topics`);
+    const range = await textOf(page, '#topics-range');
+    const matched = Number(/of (\d+)\./.exec(range)?.[1]);
+    expect(await page.locator('[data-records]').count()).to.equal(Math.min(matched, 100));
+    await page.goto(`${web.url}topics?q=no-such-topic-${idleTopic}`);
+    expect(await textOf(page, '#topics-range')).to.contain('No topic matches.');
     await page.close();
   });
 
@@ -311,7 +320,7 @@ describe('Partita Web in a real browser (broker, chromium)', function () {
     const base = `http://127.0.0.1:${(host.address() as AddressInfo).port}`;
     try {
       const { page } = await watchedPage(browser);
-      await page.goto(`${base}/ops/partita/topics`);
+      await page.goto(`${base}/ops/partita/topics?q=${idleTopic}`);
       expect(await textOf(page, `[data-records="${idleTopic}"]`)).to.equal('10');
       await page.click('nav a:text("Consumer groups")');
       expect(page.url()).to.equal(`${base}/ops/partita/groups`);
@@ -350,11 +359,11 @@ describe('Partita Web in a real browser (broker, chromium)', function () {
       try {
         expect((await fetch(`${guarded.url}topics`)).status).to.equal(401);
         expect((await fetch(`${guarded.url}topics?token=wrong-token-of-some-length`)).status).to.equal(401);
-        expect((await fetch(`${guarded.url}topics`, { headers: { authorization: `Bearer ${token}` } })).status).to.equal(200);
+        expect((await fetch(`${guarded.url}topics?q=${idleTopic}`, { headers: { authorization: `Bearer ${token}` } })).status).to.equal(200);
         const { page } = await watchedPage(browser);
-        const response = await page.goto(`${guarded.url}topics?token=${token}`);
+        const response = await page.goto(`${guarded.url}topics?q=${idleTopic}&token=${token}`);
         expect(response?.status()).to.equal(200);
-        expect(page.url()).to.equal(`${guarded.url}topics`);
+        expect(page.url()).to.equal(`${guarded.url}topics?q=${idleTopic}`);
         expect(await textOf(page, `[data-records="${idleTopic}"]`)).to.equal('10');
         await page.close();
       } finally {

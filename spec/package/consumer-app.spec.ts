@@ -114,7 +114,7 @@ describe('partita as an installed package (npm pack, a consumer app, the broker)
   });
 
   it('ships dist/ with its types, the README, the licence and the broker scripts, and nothing else', () => {
-    const allowed = /^(package\.json|README\.md|LICENSE|dist\/.+\.(js|js\.map|d\.ts)|infra\/kafka\/(README\.md|common\.sh|log4j2\.xml|pom\.xml|server\.properties\.template|start\.sh|stop\.sh))$/;
+    const allowed = /^(package\.json|README\.md|LICENSE|dist\/.+\.(js|js\.map|d\.ts)|dist\/web\/assets\/[a-z-]+\.(css|js)|infra\/kafka\/(README\.md|common\.sh|log4j2\.xml|pom\.xml|server\.properties\.template|start\.sh|stop\.sh))$/;
     expect(pack.files.filter((file) => !allowed.test(file))).to.deep.equal([]);
     expect(pack.files).to.include.members(['LICENSE', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/index.js.map', 'dist/testing/index.js', 'dist/testing/index.d.ts', 'dist/cli/bin.js', 'infra/kafka/start.sh', 'infra/kafka/pom.xml']);
     expect(pack.files.filter((file) => /^(spec|bench|lib)\//.test(file) || (file.endsWith('.ts') && !file.endsWith('.d.ts')))).to.deep.equal([]);
