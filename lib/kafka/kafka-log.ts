@@ -26,6 +26,9 @@ const EXPECTED_PROTOCOL_ERRORS = [
   'NOT_COORDINATOR_FOR_GROUP',
   'LEADER_NOT_AVAILABLE',
   'NOT_LEADER_FOR_PARTITION',
+  // A topic just created (a job, delay-tier or report topic), asked of a broker whose metadata does
+  // not have it yet: kafkajs retries; a topic that stays missing is Partita's MissingTopicError.
+  'UNKNOWN_TOPIC_OR_PARTITION',
   // A new owner's transactional producer initializing while the previous owner's transaction ends.
   'CONCURRENT_TRANSACTIONS',
   // The previous owner's transactional producer, fenced by the new owner after a rebalance.

@@ -89,7 +89,7 @@ describe('logging (unit)', () => {
     expect(logger.lines).to.deep.equal([{ level: 'info', fields: { event: 'worker.started', groupId: 'g', topics: ['billing'] }, message: 'worker started in group g, consuming billing' }]);
   });
 
-  it('kafkajs lines keep their level, except retriable rebalance and coordinator errors, which are debug', () => {
+  it('kafkajs lines keep their level, except retriable rebalance, coordinator and not-yet-known topic errors, which are debug', () => {
     const logger = recordingLogger(true);
     const write = kafkaLogCreator(logger)(logLevel.WARN);
     const entry = (level: number, message: string, extra: Record<string, unknown>) => ({ namespace: 'Connection', level, label: '', log: { timestamp: 'now', logger: 'kafkajs', message, ...extra } });
@@ -106,7 +106,7 @@ describe('logging (unit)', () => {
     const crash = (message: string) => ({ ...entry(logLevel.ERROR, message, { groupId: 'g' }), namespace: 'Consumer' });
     write(crash('Crash: KafkaJSGroupCoordinatorNotFound: Failed to find group coordinator'));
     write(crash('Restarting the consumer in 300ms'));
-    expect(logger.lines.map((line) => line.level)).to.deep.equal(['debug', 'debug', 'debug', 'debug', 'error', 'warn', 'info', 'debug', 'debug', 'debug', 'debug']);
+    expect(logger.lines.map((line) => line.level)).to.deep.equal(['debug', 'debug', 'debug', 'debug', 'error', 'debug', 'info', 'debug', 'debug', 'debug', 'debug']);
     expect(logger.lines[0]!.message).to.equal('kafkajs [Connection] Response Heartbeat(key: 12, version: 3) {"error":"The group is rebalancing, so a rejoin is needed"}');
     expect(logger.lines[4]!.fields).to.deep.equal({ component: 'kafkajs', namespace: 'Connection', broker: '127.0.0.1:9', stack: 'Error: connect ECONNREFUSED\n    at x' });
     expect(logger.lines[4]!.message).to.not.contain('stack');
