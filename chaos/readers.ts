@@ -46,11 +46,11 @@ export async function readCommitted(kafka: KafkaClient, topic: string, timeoutMs
 
 /**
  * The values of `topic` as Kafka's own console consumer sees them with `--isolation-level
- * read_committed` (an independent check of the kafkajs reader); it stops after 10 s without a record.
+ * read_committed` (an independent check of the kafkajs reader); it stops after 20 s without a record (its JVM start and group join count against it).
  */
 export function readCommittedWithJava(broker: string, topic: string): Promise<string[]> {
   const jars = fileURLToPath(new URL('../infra/kafka/lib/', import.meta.url));
-  const child = spawn('java', ['-cp', `${jars}*`, 'org.apache.kafka.tools.consumer.ConsoleConsumer', '--bootstrap-server', broker, '--topic', topic, '--from-beginning', '--isolation-level', 'read_committed', '--timeout-ms', '10000'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawn('java', ['-cp', `${jars}*`, 'org.apache.kafka.tools.consumer.ConsoleConsumer', '--bootstrap-server', broker, '--topic', topic, '--from-beginning', '--isolation-level', 'read_committed', '--timeout-ms', '20000'], { stdio: ['ignore', 'pipe', 'ignore'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   return new Promise((resolve) => child.once('exit', () => resolve(output.split('\n').filter((line) => /^\d+@\d+$/.test(line)))));

@@ -57,11 +57,11 @@ async function crashRun(mode: 'plain' | 'batch' | 'vp'): Promise<{ copies: strin
 
 /**
  * The topic as Kafka's own read_committed console consumer sees it: an independent check of the
- * kafkajs-based reader. It stops after 5 s without a record; its log lines are left out.
+ * kafkajs-based reader. It stops after 15 s without a record (its start and group join count: 5 s was too short at load 25); its log lines are left out.
  */
 function readCommittedWithJava(topic: string): Promise<string[]> {
   const jars = fileURLToPath(new URL('../../infra/kafka/lib/', import.meta.url));
-  const child = spawn('java', ['-cp', `${jars}*`, 'org.apache.kafka.tools.consumer.ConsoleConsumer', '--bootstrap-server', testBrokers()[0]!, '--topic', topic, '--from-beginning', '--isolation-level', 'read_committed', '--timeout-ms', '5000'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawn('java', ['-cp', `${jars}*`, 'org.apache.kafka.tools.consumer.ConsoleConsumer', '--bootstrap-server', testBrokers()[0]!, '--topic', topic, '--from-beginning', '--isolation-level', 'read_committed', '--timeout-ms', '15000'], { stdio: ['ignore', 'pipe', 'ignore'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   return new Promise((resolve) => child.once('exit', () => resolve(output.split('\n').filter((line) => /^\d+@\d+$/.test(line)))));
