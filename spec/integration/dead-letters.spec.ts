@@ -1,24 +1,13 @@
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { DeadLetters, ReplayConflictError, replayMarkTopic, type ReplayResult } from '../../lib/admin/index.ts';
 import { replayMarkKey, replayTransactionalId } from '../../lib/admin/replay-marks.ts';
 import { Job } from '../../lib/job/job.ts';
 import { readTopicSnapshot } from '../../lib/kafka/topic-reader.ts';
 import { stopApps, testApp } from '../support/app.ts';
-import { SOURCE_CLI } from '../support/cli.ts';
+import { runSourceCli } from '../support/cli.ts';
 import { createTopic, endOffsets, rawKafka, testBrokers, unique, waitFor } from '../support/kafka.ts';
 import { jobMessage, produceRaw } from '../support/produce.ts';
 
-function partita(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...SOURCE_CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 /** Dead letters of jobs written straight to `dlq` partition 0, as a worker would have copied them from `source` partition 0. */
 async function fillDeadLetters(dlq: string, source: string, count: number, key = (n: number) => `k${n}`): Promise<string[]> {
@@ -71,7 +60,7 @@ describe('dead-letter admin API (broker)', function () {
     expect(page.entries.map((e) => e.jobId)).to.deep.equal(ids);
     expect(page.next).to.equal(page.end);
 
-    const list = await partita(['dlq', 'list', dlq, '--brokers', testBrokers().join(',')]);
+    const list = await runSourceCli(['dlq', 'list', dlq, '--brokers', testBrokers().join(',')]);
     expect(list.code, list.stderr).to.equal(0);
     expect(list.stdout).to.contain(`3 dead letters in ${dlq}`);
     for (const id of ids) expect(list.stdout).to.contain(`Invoice ${id}`);

@@ -1,21 +1,10 @@
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { Job } from '../../lib/job/job.ts';
 import { stopApps, testApp } from '../support/app.ts';
 import { createTopic, readAll, testBrokers, unique, waitFor } from '../support/kafka.ts';
-import { SOURCE_CLI } from '../support/cli.ts';
+import { runSourceCli } from '../support/cli.ts';
 import { jobMessage, produceRaw } from '../support/produce.ts';
 
-function partita(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...SOURCE_CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('partita dlq (broker)', function () {
   afterEach(stopApps);
@@ -40,7 +29,7 @@ describe('partita dlq (broker)', function () {
     await waitFor(() => deadLettered === 2, { what: 'two dead letters' });
 
     const brokers = testBrokers().join(',');
-    const list = await partita(['dlq', 'list', dlq, '--brokers', brokers]);
+    const list = await runSourceCli(['dlq', 'list', dlq, '--brokers', brokers]);
     expect(list.code, list.stderr).to.equal(0);
     expect(list.stdout).to.contain(`2 dead letters in ${dlq}`);
     expect(list.stdout).to.contain(`from ${topic}/0@0`).and.contain(`from ${topic}/0@1`);
@@ -50,7 +39,7 @@ describe('partita dlq (broker)', function () {
 
     broken = false;
     const dlqPartition = (await readAll(dlq, 2)).find((m) => m.headers['source-offset'] === '1')!;
-    const replay = await partita(['dlq', 'replay', dlq, '--offset', `${dlqPartition.partition}@${dlqPartition.offset}`, '--brokers', brokers]);
+    const replay = await runSourceCli(['dlq', 'replay', dlq, '--offset', `${dlqPartition.partition}@${dlqPartition.offset}`, '--brokers', brokers]);
     expect(replay.code, replay.stderr).to.equal(0);
     expect(replay.stdout).to.contain(`-> ${topic}/0@2`);
     await waitFor(() => ran.length === 1, { what: 'the replayed job to run' });
@@ -59,19 +48,19 @@ describe('partita dlq (broker)', function () {
     expect(replayed!.headers['replayed-from']).to.equal(`${dlq}/${dlqPartition.partition}@${dlqPartition.offset}`);
     expect(replayed!.headers).to.not.have.property('error-class');
 
-    const again = await partita(['dlq', 'replay', dlq, '--offset', `${dlqPartition.partition}@${dlqPartition.offset}`, '--brokers', brokers]);
+    const again = await runSourceCli(['dlq', 'replay', dlq, '--offset', `${dlqPartition.partition}@${dlqPartition.offset}`, '--brokers', brokers]);
     expect(again.code, again.stderr).to.equal(0);
     expect(again.stdout).to.contain(`skipped ${dlqPartition.partition}@${dlqPartition.offset} (already-replayed)`).and.contain('0 dead letters replayed');
-    const show = await partita(['dlq', 'show', dlq, `${dlqPartition.partition}@${dlqPartition.offset}`, '--json', '--brokers', brokers]);
+    const show = await runSourceCli(['dlq', 'show', dlq, `${dlqPartition.partition}@${dlqPartition.offset}`, '--json', '--brokers', brokers]);
     expect(show.code, show.stderr).to.equal(0);
     const shown = JSON.parse(show.stdout) as { jobClass: string; jobId: string; arguments: unknown[]; replayed: { to: { topic: string; offset: number } } };
     expect(shown).to.deep.include({ jobClass: 'Invoice', jobId: ids[1], arguments: [1] });
     expect(shown.replayed.to).to.deep.include({ topic, offset: 2 });
-    const missing = await partita(['dlq', 'replay', dlq, '--offset', '0@99', '--brokers', brokers]);
+    const missing = await runSourceCli(['dlq', 'replay', dlq, '--offset', '0@99', '--brokers', brokers]);
     expect(missing.code).to.equal(1);
     expect(missing.stdout).to.contain('0@99');
 
-    const bad = await partita(['dlq', 'replay', dlq, '--brokers', brokers]);
+    const bad = await runSourceCli(['dlq', 'replay', dlq, '--brokers', brokers]);
     expect(bad.code).to.equal(2);
     expect(bad.stderr).to.contain('--all or --offset');
   });
