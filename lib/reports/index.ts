@@ -31,3 +31,4 @@ export {
   type TopicTail,
 } from './reader.ts';
 export { DEFAULT_REPORT_INTERVAL_MS, type ReportsOptions } from './publisher.ts';
+export { ERRORS_RETENTION_MS } from './topics.ts';

@@ -1,6 +1,6 @@
 import type { GroupOverview } from '../admin/index.ts';
 import type { KafkaConnection } from '../index.ts';
-import { processStates, readReports, recentErrors, subscribeReports, type ErrorReport, type ProcessStatus, type TopicTail, type WorkerReport } from '../reports/index.ts';
+import { ERRORS_RETENTION_MS, processStates, readReports, recentErrors, subscribeReports, type ErrorReport, type ProcessStatus, type TopicTail, type WorkerReport } from '../reports/index.ts';
 
 /** Width of one point of the dashboard's charts, in ms. */
 export const BUCKET_MS = 10_000;
@@ -10,8 +10,6 @@ export const HISTORY_MS = 3_600_000;
 const MIN_CHART_MS = 600_000;
 /** Error reports kept in memory for the Errors page (the newest). */
 const ERRORS_KEPT = 500;
-/** How far back the Errors page goes at start: the errors topic's retention. */
-const ERRORS_HISTORY_MS = 86_400_000;
 /** How often the server samples the consumer groups' lag while it runs, in ms. */
 const LAG_SAMPLE_MS = 5_000;
 
@@ -108,7 +106,7 @@ export class LiveState {
       await this.#tail.ready;
       const [reports, errors] = await Promise.all([
         readReports(this.#connection, { sinceMs: HISTORY_MS }),
-        recentErrors(this.#connection, { sinceMs: ERRORS_HISTORY_MS, limit: ERRORS_KEPT }),
+        recentErrors(this.#connection, { sinceMs: ERRORS_RETENTION_MS, limit: ERRORS_KEPT }),
       ]);
       for (const report of reports) if (report.at >= since && this.#shown(report.groupId)) this.#fold(report);
       this.#keepErrors(errors.filter((error) => this.#shown(error.groupId)));
