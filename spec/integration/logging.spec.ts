@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { SOURCE_CLI } from '../support/cli.ts';
 import { startDedicatedBroker, type DedicatedBroker } from '../support/dedicated-broker.ts';
 import { createTopic, testBrokers, unique, waitFor } from '../support/kafka.ts';
-import { freePort } from '../support/ports.ts';
+import { freeBrokerPort } from '../support/ports.ts';
 import { jobMessage, produceRaw } from '../support/produce.ts';
 import { exited } from '../support/worker-process.ts';
 
@@ -66,7 +66,7 @@ describe('logging: quiet normal operation, loud failures (broker, child processe
   // may even give up finding the coordinator (its consumer crashes); the worker joins again by
   // itself, which is a warning, not an error.
   it('E4: a fresh broker start, the demo, and a second worker process joining print no ERROR line; kafkajs retries there are debug', async () => {
-    fresh = await startDedicatedBroker({ port: await freePort() });
+    fresh = await startDedicatedBroker({ port: await freeBrokerPort() });
     const env = { KAFKA_BROKERS: fresh.brokers.join(','), PARTITA_LOG_LEVEL: 'debug', PARTITA_LOG_FORMAT: 'json' };
 
     const demo = run(['--import', 'tsx', 'workers/demo.ts'], env);
