@@ -277,7 +277,7 @@ const OPTIONS = {
     options: {
       batchSize: listed('most messages in one produce request', 'dispatcher', DISPATCHER_DEFAULTS.batchSize),
       batchBytes: listed('most bytes in one produce request', 'dispatcher', DISPATCHER_DEFAULTS.batchBytes),
-      lingerMs: listed('how long async messages wait for company before a request is sent', 'dispatcher', DISPATCHER_DEFAULTS.lingerMs),
+      lingerMs: listed('how long async messages wait for company while no request is in flight (0: until the end of the event-loop turn); during one they go out when it is answered', 'dispatcher', DISPATCHER_DEFAULTS.lingerMs),
       maxBufferedMessages: listed('async callers wait while this many messages are buffered', 'dispatcher', DISPATCHER_DEFAULTS.maxBufferedMessages),
       maxMessageBytes: listed('largest single message accepted', 'dispatcher', DISPATCHER_DEFAULTS.maxMessageBytes),
       deliveryTimeoutMs: listed("how long a message may wait for the broker's acknowledgement", 'dispatcher', DISPATCHER_DEFAULTS.deliveryTimeoutMs),

@@ -5,6 +5,7 @@ import { JobHeaders } from '../job/envelope.ts';
 import { currentDeliveryScope, type DeliveryOutcome } from './delivery-scope.ts';
 import { reportLost, watchUndelivered } from './loss-report.ts';
 import { messageBytes, type Delivery, type MessageSender, type OutboundMessage } from '../kafka/outbound-message.ts';
+import { decideSend } from './send-policy.ts';
 import { activeTransaction } from './transaction-context.ts';
 
 /** Bounds of the dispatcher's accumulator. */
@@ -13,7 +14,12 @@ export interface DispatcherOptions {
   batchSize?: number;
   /** Most bytes in one produce request (keep under the broker's `message.max.bytes`). @defaultValue 900 000 */
   batchBytes?: number;
-  /** How long async messages wait for company before a request is sent. @defaultValue 5 ms */
+  /**
+   * How long async messages wait for company while no request is in flight. While one is, they
+   * wait for its answer anyway and then go out together at once, so batching under load needs no
+   * linger. 0: they go out at the end of the current event-loop turn, so messages enqueued together
+   * share a request. @defaultValue 0 ms
+   */
   lingerMs?: number;
   /** Async callers wait (backpressure) while this many messages are buffered. @defaultValue 100 000 */
   maxBufferedMessages?: number;
@@ -106,7 +112,7 @@ type AttemptResult = { sent: Delivery[] } | { error: Error } | { expired: true }
 export const DISPATCHER_DEFAULTS: Readonly<Required<DispatcherOptions>> = {
   batchSize: 1000,
   batchBytes: 900_000,
-  lingerMs: 5,
+  lingerMs: 0,
   maxBufferedMessages: 100_000,
   maxMessageBytes: 1_000_000,
   deliveryTimeoutMs: 30_000,
@@ -118,8 +124,10 @@ const KEEP_ALIVE_MS = 1 << 30;
 
 /**
  * Sends messages through one producer, one request at a time (idempotent producers need serialized
- * sends). Sync messages are sent at once and resolve on the ack; async ones accumulate for up to
- * `lingerMs` or `batchSize` and resolve once buffered. Everything goes out in arrival order.
+ * sends). Sync messages are sent at once and resolve on the ack; async ones resolve once buffered
+ * and are sent when the request in flight is answered, or, when none is, at the end of the event
+ * loop's turn (after `lingerMs` when set), in requests of up to `batchSize` / `batchBytes`
+ * (decided by {@link decideSend}). Everything goes out in arrival order.
  *
  * Every accepted message is delivered or reported: a message not acknowledged within
  * `deliveryTimeoutMs` is given up, and a lost async message makes `close()` reject with
@@ -132,9 +140,14 @@ export class Dispatcher extends TypedEmitter<DispatcherEvents> {
   readonly #sender: MessageSender;
   readonly #hooks: DispatcherHooks;
   readonly #queue: Entry[] = [];
+  /** Bytes of the buffered messages. */
+  #queuedBytes = 0;
+  /** Buffered produceSync messages (their callers wait for the broker). */
+  #queuedSync = 0;
   #sending = false;
   #inFlight = 0;
-  #lingerTimer: NodeJS.Timeout | undefined;
+  /** The scheduled send of buffered async messages (end of turn or linger), if any. */
+  #scheduledSend: { cancel(): void } | undefined;
   #keepAlive: NodeJS.Timeout | undefined;
   #flushRequests = 0;
   #idleWaiters: (() => void)[] = [];
@@ -309,33 +322,60 @@ export class Dispatcher extends TypedEmitter<DispatcherEvents> {
 
   #accept(entries: Entry[]): void {
     const deadline = Date.now() + this.options.deliveryTimeoutMs;
-    for (const entry of entries) entry.deadline = deadline;
-    this.#queue.push(...entries);
+    for (const entry of entries) {
+      entry.deadline = deadline;
+      this.#queuedBytes += entry.bytes;
+      if (entry.settle) this.#queuedSync += 1;
+      this.#queue.push(entry);
+    }
     this.#pump();
   }
 
-  /** Starts a send now, or after the linger time when only a small async batch waits. */
+  /** Takes the first `count` buffered entries off the queue. */
+  #dequeue(start: number, count: number): Entry[] {
+    const taken = this.#queue.splice(start, count);
+    for (const entry of taken) {
+      this.#queuedBytes -= entry.bytes;
+      if (entry.settle) this.#queuedSync -= 1;
+    }
+    return taken;
+  }
+
+  /** Starts a send now, at the end of this event-loop turn, or after the linger, as {@link decideSend} says. */
   #pump(): void {
     this.#updateBusy();
-    if (this.#sending || this.#queue.length === 0) {
-      if (!this.#sending && this.#queue.length === 0) this.#wakeIdle();
-      return;
-    }
-    const urgent =
-      this.#closed ||
-      this.#flushRequests > 0 ||
-      this.#queue.length >= this.options.batchSize ||
-      this.#queue.some((entry) => entry.settle !== undefined);
-    if (urgent) {
-      if (this.#lingerTimer) clearTimeout(this.#lingerTimer);
-      this.#lingerTimer = undefined;
+    const decision = decideSend(
+      {
+        buffered: this.#queue.length,
+        bufferedBytes: this.#queuedBytes,
+        inFlight: this.#sending,
+        urgent: this.#closed || this.#flushRequests > 0 || this.#queuedSync > 0,
+      },
+      this.options,
+    );
+    if (decision === 'idle') {
+      if (!this.#sending) this.#wakeIdle();
+    } else if (decision === 'now') {
+      this.#scheduledSend?.cancel();
+      this.#scheduledSend = undefined;
       void this.#sendLoop();
-    } else if (!this.#lingerTimer) {
-      this.#lingerTimer = setTimeout(() => {
-        this.#lingerTimer = undefined;
-        void this.#sendLoop();
-      }, this.options.lingerMs);
+    } else if (decision !== 'after-answer' && !this.#scheduledSend) {
+      this.#scheduledSend = this.#scheduleSend(decision === 'linger' ? this.options.lingerMs : undefined);
     }
+  }
+
+  /** Runs the send loop at the end of this event-loop turn, or after `delayMs`. */
+  #scheduleSend(delayMs: number | undefined): { cancel(): void } {
+    const run = () => {
+      this.#scheduledSend = undefined;
+      void this.#sendLoop();
+    };
+    if (delayMs === undefined) {
+      const immediate = setImmediate(run);
+      return { cancel: () => clearImmediate(immediate) };
+    }
+    const timer = setTimeout(run, delayMs);
+    return { cancel: () => clearTimeout(timer) };
   }
 
   async #sendLoop(): Promise<void> {
@@ -370,7 +410,7 @@ export class Dispatcher extends TypedEmitter<DispatcherEvents> {
       bytes += next;
       count += 1;
     }
-    return this.#queue.splice(0, count);
+    return this.#dequeue(0, count);
   }
 
   /** Gives up buffered messages whose deadline passed while earlier requests were waited for. */
@@ -379,7 +419,7 @@ export class Dispatcher extends TypedEmitter<DispatcherEvents> {
     if (this.#queue[0]!.deadline > now) return;
     const expired: Entry[] = [];
     for (let index = this.#queue.length - 1; index >= 0; index -= 1) {
-      if (this.#queue[index]!.deadline <= now) expired.unshift(...this.#queue.splice(index, 1));
+      if (this.#queue[index]!.deadline <= now) expired.unshift(...this.#dequeue(index, 1));
     }
     this.#giveUp(expired, this.#lastLoss?.cause, 0);
   }

@@ -95,3 +95,40 @@ describe('Dispatcher delivery deadline (no broker)', () => {
     await dispatcher.close();
   });
 });
+
+describe('Dispatcher send policy (no broker)', () => {
+  const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+  it('sends async messages at the end of the turn by default, and what arrives meanwhile in one request after the answer', async () => {
+    const sender = new ControlledSender();
+    const dispatcher = new Dispatcher(sender);
+    await Promise.all([dispatcher.produceAsync([job('a')]), dispatcher.produceAsync([job('b')])]);
+    expect(sender.requests, 'sent before the end of the turn').to.have.length(0);
+    await turn();
+    expect(sender.requests.map((r) => r.messages.map((m) => m.headers['job-id']))).to.deep.equal([['a', 'b']]);
+    for (const id of ['c', 'd', 'e']) {
+      await dispatcher.produceAsync([job(id)]);
+      await turn();
+    }
+    expect(sender.requests, 'a request overlapped the one in flight').to.have.length(1);
+    sender.requests[0]!.answer();
+    await until(() => sender.requests.length === 2);
+    expect(sender.requests[1]!.messages.map((m) => m.headers['job-id'])).to.deep.equal(['c', 'd', 'e']);
+    sender.requests[1]!.answer();
+    await dispatcher.close();
+    expect(sender.overlapping).to.equal(0);
+  });
+
+  it('with lingerMs, idle async messages wait for company until the linger ends or a request is full', async () => {
+    const sender = new ControlledSender();
+    const dispatcher = new Dispatcher(sender, { lingerMs: 60_000, batchSize: 3 });
+    await dispatcher.produceAsync([job('a'), job('b')]);
+    await turn();
+    expect(sender.requests).to.have.length(0);
+    await dispatcher.produceAsync([job('c')]);
+    await turn();
+    expect(sender.requests.map((r) => r.messages.length), 'a full request waited for the linger').to.deep.equal([3]);
+    sender.requests[0]!.answer();
+    await dispatcher.close();
+  });
+});
