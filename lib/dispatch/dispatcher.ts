@@ -127,7 +127,7 @@ const KEEP_ALIVE_MS = 1 << 30;
  * sends). Sync messages are sent at once and resolve on the ack; async ones resolve once buffered
  * and are sent when the request in flight is answered, or, when none is, at the end of the event
  * loop's turn (after `lingerMs` when set), in requests of up to `batchSize` / `batchBytes`
- * (decided by {@link decideSend}). Everything goes out in arrival order.
+ * (decided by `decideSend` in `send-policy.ts`). Everything goes out in arrival order.
  *
  * Every accepted message is delivered or reported: a message not acknowledged within
  * `deliveryTimeoutMs` is given up, and a lost async message makes `close()` reject with
