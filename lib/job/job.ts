@@ -78,6 +78,16 @@ export interface Enqueued {
 }
 
 const NEVER_ABORTED = new AbortController().signal;
+/** The id the job being rebuilt by {@link Job.rebuild} takes, instead of a new uuid made to be replaced. */
+let rebuildingJobId: string | undefined;
+
+/** A new job's id: the rebuilt job's own (taken once, so a job its constructor makes gets a new one), else a uuid v4. */
+function newJobId(): string {
+  const id = rebuildingJobId;
+  if (id === undefined) return uuidv4();
+  rebuildingJobId = undefined;
+  return id;
+}
 const resolvedOptions = new WeakMap<object, ResolvedJobOptions>();
 
 /**
@@ -101,7 +111,7 @@ export abstract class Job<Args extends unknown[] = unknown[]> {
   static jobName?: string;
 
   /** Unique id (uuid v4), kept across retries. */
-  jobId: string = uuidv4();
+  jobId: string = newJobId();
   /** The arguments given to `performLater` / `perform`. */
   arguments: Args;
   /** How many times `perform` has been started for this job, this run included. */
@@ -139,6 +149,19 @@ export abstract class Job<Args extends unknown[] = unknown[]> {
       return Promise.reject(new TransactionError(`${this.jobClass}.transaction() needs a worker: it is not available in performNow or outside perform`));
     }
     return this.#transactionRunner(body);
+  }
+
+  /**
+   * Builds `new jobClass(...args)` with the id `jobId` from the start (its constructor already sees
+   * it): how a worker rebuilds a job from its envelope. @internal
+   */
+  static rebuild<J extends Job<any[]>>(jobClass: JobClass<J>, jobId: string, args: JobArguments<J>): J {
+    rebuildingJobId = jobId;
+    try {
+      return new jobClass(...args);
+    } finally {
+      rebuildingJobId = undefined;
+    }
   }
 
   /** Lets the worker running this job provide its transactions. @internal */

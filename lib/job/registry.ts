@@ -1,6 +1,6 @@
 import { InvalidOptionError, UnknownJobClassError, type MessageCoordinates } from '../errors.ts';
 import type { JobEnvelope } from './envelope.ts';
-import { jobNameOf, jobOptionsOf, type Job, type JobClass } from './job.ts';
+import { Job, jobNameOf, jobOptionsOf, type JobClass } from './job.ts';
 
 /**
  * The job classes a worker may run, by name. A message can only ever select one of these: nothing
@@ -42,8 +42,7 @@ export class JobRegistry {
   /** Rebuilds a job from its envelope. */
   instantiate(envelope: JobEnvelope, at: MessageCoordinates): Job<any[]> {
     const jobClass = this.resolve(envelope.job_class, at);
-    const job = new jobClass(...envelope.arguments);
-    job.jobId = envelope.job_id;
+    const job = Job.rebuild(jobClass, envelope.job_id, envelope.arguments);
     job.executions = envelope.executions;
     job.exceptionExecutions = { ...(envelope.exception_executions ?? {}) };
     job.enqueuedAt = new Date(envelope.enqueued_at);
