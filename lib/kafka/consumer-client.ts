@@ -153,20 +153,22 @@ export function toRawRecord(topic: string, partition: number, message: KafkaMess
 function decodeHeaders(headers: IHeaders | undefined): Record<string, string | undefined> {
   const decoded = createHeaders();
   if (!headers) return decoded;
-  for (const [name, value] of Object.entries(headers)) {
-    const first = ownHeaderValues(name, value)[0];
+  // for-in over kafkajs' plain object of own headers, with no array made per header: this runs for every record.
+  for (const name in headers) {
+    if (!Object.prototype.hasOwnProperty.call(headers, name)) continue;
+    const first = firstOwnHeaderValue(name, headers[name]);
     decoded[name] = first === undefined || first === null ? undefined : Buffer.isBuffer(first) ? first.toString('utf8') : String(first);
   }
   return decoded;
 }
 
 /**
- * The values kafkajs decoded for one header name. Its decoder collects repeated headers in a plain
- * object and, for a name `Object.prototype` has (`__proto__`, `constructor`, ...), takes the
- * inherited member for a first value: `[Object.prototype, value]`. That member is dropped here.
+ * The first value kafkajs decoded for one header name. Its decoder collects repeated headers in a
+ * plain object and, for a name `Object.prototype` has (`__proto__`, `constructor`, ...), takes the
+ * inherited member for a first value: `[Object.prototype, value]`. That member is skipped here.
  */
-function ownHeaderValues(name: string, value: unknown): unknown[] {
-  if (!Array.isArray(value)) return [value];
+function firstOwnHeaderValue(name: string, value: unknown): unknown {
+  if (!Array.isArray(value)) return value;
   const inherited: unknown = ({} as Record<string, unknown>)[name];
-  return inherited !== undefined && value[0] === inherited ? value.slice(1) : value;
+  return inherited !== undefined && value[0] === inherited ? value[1] : value[0];
 }

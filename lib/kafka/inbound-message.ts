@@ -77,7 +77,7 @@ export class Message implements PartitionerInput {
     const at = { topic: this.topic, partition: this.partition, offset: this.offset };
     const parsed = parseJsonValue(this.value, at);
     const isSuperjson = typeof parsed === 'object' && parsed !== null && 'json' in parsed && Object.keys(parsed).every((k) => k === 'json' || k === 'meta');
-    return isSuperjson ? superjson.deserialize(parsed as never) : parsed;
+    return isSuperjson ? superjson.deserialize(parsed as never, { inPlace: true }) : parsed;
   }
 }
 
