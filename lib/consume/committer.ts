@@ -11,6 +11,15 @@ export interface CommitPosition extends OffsetAndMetadata {
   finished(): readonly number[];
 }
 
+/**
+ * Where a partition's commit position is read, when the commit is sent: a partition asks for a
+ * commit once and keeps marking, and the position is worked out once per commit, not per mark.
+ */
+export interface CommitSource {
+  /** The position to commit now; undefined when there is none (nothing materialized, or revoked). */
+  position(): CommitPosition | undefined;
+}
+
 /** What was last committed for a partition. */
 interface Committed extends OffsetAndMetadata {
   finishedCount: number;
@@ -19,7 +28,7 @@ interface Committed extends OffsetAndMetadata {
 interface PendingCommit {
   topic: string;
   partition: number;
-  position: CommitPosition;
+  source: CommitSource;
 }
 
 /** What the committer needs from the Kafka side. */
@@ -57,14 +66,12 @@ export class Committer {
   }
 
   /**
-   * Asks for a partition's position to be committed, now (`urgent`) or within the interval: when
-   * the offset moved, its metadata changed, or more offsets above it finished.
+   * Asks for a partition's position to be committed, now (`urgent`) or within the interval. The
+   * position is read from `source` when the commit is sent, and sent when the offset moved, its
+   * metadata changed, or more offsets above it finished since the last commit.
    */
-  request(topic: string, partition: number, position: CommitPosition, urgent: boolean): void {
-    const key = partitionKey(topic, partition);
-    const done = this.#committed.get(key);
-    if (done && done.offset === position.offset && done.metadata === position.metadata && done.finishedCount >= position.finishedCount) return;
-    this.#pending.set(key, { topic, partition, position });
+  request(topic: string, partition: number, source: CommitSource, urgent: boolean): void {
+    this.#pending.set(partitionKey(topic, partition), { topic, partition, source });
     this.#schedule(urgent ? 0 : this.#intervalMs);
   }
 
@@ -75,8 +82,8 @@ export class Committer {
   acknowledge(topic: string, partition: number, position: OffsetAndMetadata): void {
     const key = partitionKey(topic, partition);
     this.#committed.set(key, { offset: position.offset, metadata: position.metadata, finishedCount: 0 });
-    const pending = this.#pending.get(key);
-    if (pending && pending.position.offset <= position.offset && pending.position.finishedCount === 0) this.#pending.delete(key);
+    const pending = this.#pending.get(key)?.source.position();
+    if (pending === undefined || (pending.offset <= position.offset && pending.finishedCount === 0)) this.#pending.delete(key);
   }
 
   /**
@@ -134,6 +141,12 @@ export class Committer {
     });
   }
 
+  /** True when `position` says nothing the last commit of the partition did not. */
+  #isCommitted(key: string, position: CommitPosition): boolean {
+    const done = this.#committed.get(key);
+    return done !== undefined && done.offset === position.offset && done.metadata === position.metadata && done.finishedCount >= position.finishedCount;
+  }
+
   #schedule(delayMs: number): void {
     if (this.#held || this.#pending.size === 0) return;
     if (this.#timer && delayMs > 0) return;
@@ -146,24 +159,25 @@ export class Committer {
 
   async #send(): Promise<void> {
     if (this.#inFlight || this.#held) return;
-    const batch: { pending: PendingCommit; finished: readonly number[] }[] = [];
+    const batch: { pending: PendingCommit; position: CommitPosition; finished: readonly number[] }[] = [];
     for (const [key, pending] of this.#pending) {
-      if (this.#ports.owns(pending.topic, pending.partition)) batch.push({ pending, finished: pending.position.finished() });
       this.#pending.delete(key);
+      const position = pending.source.position();
+      if (position === undefined || !this.#ports.owns(pending.topic, pending.partition) || this.#isCommitted(key, position)) continue;
+      batch.push({ pending, position, finished: position.finished() });
     }
     if (batch.length === 0) return;
-    const encoded = batch.map(({ pending: { position }, finished }) => encodeCommitMetadata({ offset: position.offset, metadata: position.metadata, finished }));
-    const offsets: OffsetCommit[] = batch.map(({ pending: { topic, partition, position } }, i) => ({ topic, partition, offset: position.offset, metadata: encoded[i]!.metadata }));
+    const encoded = batch.map(({ position, finished }) => encodeCommitMetadata({ offset: position.offset, metadata: position.metadata, finished }));
+    const offsets: OffsetCommit[] = batch.map(({ pending: { topic, partition }, position }, i) => ({ topic, partition, offset: position.offset, metadata: encoded[i]!.metadata }));
     let failed = false;
     const sentAt = Date.now();
     this.#inFlight = this.#ports.commit(offsets).then(
       () => {
-        for (const { pending, finished } of batch) {
-          const { offset, metadata } = pending.position;
+        for (const { pending, position: { offset, metadata }, finished } of batch) {
           this.#committed.set(partitionKey(pending.topic, pending.partition), { offset, metadata, finishedCount: finished.length });
         }
         this.#ports.events.emit('batch.committed', {
-          offsets: batch.map(({ pending: { topic, partition, position } }, i) => ({ topic, partition, offset: position.offset, metadata: position.metadata, finished: encoded[i]!.finished })),
+          offsets: batch.map(({ pending: { topic, partition }, position }, i) => ({ topic, partition, offset: position.offset, metadata: position.metadata, finished: encoded[i]!.finished })),
           at: Date.now(),
           durationMs: Date.now() - sentAt,
         });

@@ -5,7 +5,7 @@ import type { Message } from '../kafka/inbound-message.ts';
 import type { RawRecord, OffsetAndMetadata } from '../kafka/records.ts';
 import type { BackoffSettings, RouteDefinition } from '../routing/route.ts';
 import { BatchQueue } from './batch-queue.ts';
-import type { CommitPosition } from './committer.ts';
+import type { CommitSource } from './committer.ts';
 import { attemptMemoryOf, type AttemptMemory, type Consumer } from './consumer.ts';
 import { DeadLetterDispatch } from './dead-letter-dispatch.ts';
 import { decodeCommitMetadata, encodeCommitMetadata } from './done-map.ts';
@@ -49,8 +49,8 @@ export interface ProcessorPorts {
   createConsumer(): Consumer;
   pausePartition(): void;
   resumePartition(): void;
-  /** Asks for `position` to be committed; `urgent` skips the commit interval. */
-  commit(position: CommitPosition, urgent: boolean): void;
+  /** Asks for a commit of the position `source` gives when the commit is sent; `urgent` skips the commit interval. */
+  commit(source: CommitSource, urgent: boolean): void;
   /** A transaction committed `position` with its output. */
   committedInTransaction(position: OffsetAndMetadata): void;
   /** A new transactional producer for this partition (its id fences a previous owner's). */
@@ -97,6 +97,17 @@ export class PartitionProcessor {
   /** The read made at assignment; `undefined` when it failed (it was reported, and is read again). */
   readonly #assignedCommit: Promise<{ committed: OffsetAndMetadata | undefined } | undefined>;
   #prepared = false;
+  /** True while the committer holds this partition's request and has not read its position yet. */
+  #commitAsked = false;
+  /** The commit point, worked out when the committer sends (once per commit, not once per mark). */
+  readonly #commitSource: CommitSource = {
+    position: () => {
+      this.#commitAsked = false;
+      if (this.#revoked) return undefined;
+      const position = this.#tracker.commitPoint();
+      return position && { ...position, finishedCount: this.#tracker.finishedCount, finished: () => this.#tracker.finished() };
+    },
+  };
   /** Attempts of messages of the batch in progress; cleared when a batch ends. */
   readonly #attempts = new Map<number, AttemptMemory>();
 
@@ -420,11 +431,11 @@ export class PartitionProcessor {
     return marked || this.#tracker.isMarked(message.offset);
   }
 
+  /** Asks for a commit once: later marks need not ask again until the committer has read the position. */
   #commit(urgent: boolean): void {
-    if (this.#revoked) return;
-    const position = this.#tracker.commitPoint();
-    if (!position) return;
-    this.#ports.commit({ ...position, finishedCount: this.#tracker.finishedCount, finished: () => this.#tracker.finished() }, urgent);
+    if (this.#revoked || (this.#commitAsked && !urgent)) return;
+    this.#commitAsked = true;
+    this.#ports.commit(this.#commitSource, urgent);
   }
 
   #sleep(ms: number): Promise<void> {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { CommitPosition } from '../../../lib/consume/committer.ts';
+import type { CommitSource } from '../../../lib/consume/committer.ts';
 import { Consumer } from '../../../lib/consume/consumer.ts';
 import { DeadLetterHeaders } from '../../../lib/consume/dead-letter.ts';
 import { encodeCommitMetadata } from '../../../lib/consume/done-map.ts';
@@ -38,9 +38,10 @@ async function until(condition: () => boolean, what: string): Promise<void> {
  * A processor of partition t/0 over in-memory ports. Its consumer marks each message it finishes;
  * a message whose value is `poison` throws, one whose value is `wait` waits for `release()`.
  */
-function fakeProcessor(configure: Parameters<RoutesBuilder['topic']>[2], settings: Partial<ProcessorSettings> = {}) {
+function fakeProcessor(configure: Parameters<RoutesBuilder['topic']>[2], settings: Partial<ProcessorSettings> = {}, { readsCommits = true } = {}) {
   const log: string[] = [];
   const commits: number[] = [];
+  const commitRequests: CommitSource[] = [];
   const calls: string[] = [];
   const signals: AbortSignal[] = [];
   const consumed: number[] = [];
@@ -90,7 +91,12 @@ function fakeProcessor(configure: Parameters<RoutesBuilder['topic']>[2], setting
       createConsumer: () => new Marking(),
       pausePartition: () => calls.push('pause'),
       resumePartition: () => calls.push('resume'),
-      commit: (position: CommitPosition) => commits.push(position.offset),
+      // Every request is read at once, as if the committer sent it (unless `readsCommits` is false).
+      commit: (source: CommitSource) => {
+        commitRequests.push(source);
+        const position = readsCommits ? source.position() : undefined;
+        if (position) commits.push(position.offset);
+      },
       committedInTransaction: () => calls.push('committed in transaction'),
       transactionalSender: () => {
         throw new Error('not a transactional route');
@@ -99,7 +105,7 @@ function fakeProcessor(configure: Parameters<RoutesBuilder['topic']>[2], setting
       events,
     },
   );
-  return { processor, log, commits, calls, sender, signals, consumed, release: () => release() };
+  return { processor, log, commits, commitRequests, calls, sender, signals, consumed, release: () => release() };
 }
 
 describe('partition processor over in-memory ports (unit)', () => {
@@ -168,5 +174,17 @@ describe('partition processor over in-memory ports (unit)', () => {
       'batch.started 5..9 attempt 1',
     ]);
     expect(consumed).to.deep.equal([5, 7, 9]);
+  });
+
+  it('asks for a commit once while the committer has not read the position, and works the position out when it does', async () => {
+    const { processor, log, commitRequests } = fakeProcessor(undefined, { maxBatchSize: 10 }, { readsCommits: false });
+    processor.enqueue([0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((offset) => record(offset)));
+    await until(() => log.includes('batch.completed 0..9'), 'the batch to complete');
+    expect(commitRequests, 'ten marks and the batch end, one request').to.have.length(1);
+    expect(commitRequests[0]!.position()?.offset).to.equal(10);
+    processor.enqueue([record(10)]);
+    await until(() => log.includes('batch.completed 10..10'), 'the next batch');
+    expect(commitRequests, 'asked again once the position was read').to.have.length(2);
+    expect(commitRequests[1]!.position()?.offset).to.equal(11);
   });
 });
