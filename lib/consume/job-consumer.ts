@@ -37,7 +37,7 @@ export class JobConsumer extends Consumer {
   async consume(messages: Message[]): Promise<void> {
     const followUps = currentDeliveryScope();
     for (const message of messages) {
-      await this.#hold.whenReleased(this.context.stopSignal);
+      if (this.#hold.held) await this.#hold.whenReleased(this.context.stopSignal);
       if (this.shouldStop()) return;
       // A follow-up job of an earlier job was lost: fail here, so that job (unmarked) runs again.
       const lost = followUps?.failure;
@@ -49,13 +49,14 @@ export class JobConsumer extends Consumer {
 
   async #perform(message: Message): Promise<void> {
     const { events, lane } = this.context;
-    const at = { topic: message.topic, partition: message.partition, offset: message.offset };
+    // The message is its own coordinates (topic, partition, offset): no object is made for them.
+    const at = message;
     const memory = this.context.attemptsOf(message.offset);
     if (memory.unrecoverable) throw memory.unrecoverable;
     let job: Job<any[]> | undefined;
     try {
       const envelope = decodeEnvelope(message.value, message.headers, at);
-      if (await this.#delayIfEarly(message, envelope)) return;
+      if (envelope.scheduled_at !== undefined && (await this.#delayIfEarly(message, envelope, envelope.scheduled_at))) return;
       job = this.#registry.instantiate(envelope, at);
       job.signal = this.signal;
       Job.attachTransactionRunner(job, (body) =>
@@ -66,8 +67,8 @@ export class JobConsumer extends Consumer {
         }),
       );
       job.executions += memory.executions + 1;
-      for (const [handler, failures] of Object.entries(memory.exceptionExecutions)) {
-        job.exceptionExecutions[handler] = (job.exceptionExecutions[handler] ?? 0) + failures;
+      for (const handler in memory.exceptionExecutions) {
+        job.exceptionExecutions[handler] = (job.exceptionExecutions[handler] ?? 0) + memory.exceptionExecutions[handler]!;
       }
       memory.executions += 1;
       const startedAt = Date.now();
@@ -76,11 +77,7 @@ export class JobConsumer extends Consumer {
         events.emit('job.started', { topic: at.topic, partition: at.partition, offset: at.offset, lane, jobId: job.jobId, jobClass: job.jobClass, executions: job.executions });
       }
       const running = job;
-      await inConsumerSpan(message, this.#groupId, running, () =>
-        runWithCallbacks(running, 'perform', async () => {
-          await running.perform(...running.arguments);
-        }),
-      );
+      await inConsumerSpan(message, this.#groupId, running, () => runWithCallbacks(running, 'perform', () => performOf(running)));
       if (events.listenerCount('job.performed') > 0) {
         events.emit('job.performed', {
           topic: at.topic,
@@ -130,10 +127,9 @@ export class JobConsumer extends Consumer {
     }
   }
 
-  /** Sends a job that is not due yet back to the delay tiers (unchanged); true when it did. */
-  async #delayIfEarly(message: Message, envelope: JobEnvelope): Promise<boolean> {
-    if (envelope.scheduled_at === undefined) return false;
-    const scheduledAt = Date.parse(envelope.scheduled_at);
+  /** Sends a job whose `scheduled_at` is still ahead back to the delay tiers (unchanged); true when it did. */
+  async #delayIfEarly(message: Message, envelope: JobEnvelope, scheduledAtText: string): Promise<boolean> {
+    const scheduledAt = Date.parse(scheduledAtText);
     const now = Date.now();
     if (scheduledAt <= now) return false;
     const early = routeScheduled({ key: message.rawKey, value: message.value, headers: message.headers }, message.topic, scheduledAt, now, now);
@@ -176,4 +172,19 @@ export class JobConsumer extends Consumer {
     const at = { topic: message.topic, partition: message.partition, offset: message.offset };
     this.context.events.emit('job.scheduled', { ...at, lane: this.context.lane, jobId, jobClass, scheduledAt: new Date(scheduledAt), delayTopic, reason });
   }
+}
+
+const SETTLED = Promise.resolve();
+
+/**
+ * Runs `perform` and resolves when it is done: its own promise when it returns one, else one shared
+ * settled promise (a no-op job makes no promise of its own). A synchronous throw is thrown here.
+ */
+function performOf(job: Job<any[]>): Promise<void> {
+  const result: unknown = job.perform(...job.arguments);
+  return isThenable(result) ? Promise.resolve(result).then(() => undefined) : SETTLED;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }

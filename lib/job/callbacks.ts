@@ -59,9 +59,14 @@ function walkHooks(jobClass: object, action: JobAction): ActionHooks {
  * Runs `action` inside the job's callbacks: around hooks wrap (outermost first), before hooks run
  * first, after hooks only when the action succeeded.
  */
-export async function runWithCallbacks<J extends object>(job: J, action: JobAction, body: () => Promise<void>): Promise<void> {
+export function runWithCallbacks<J extends object>(job: J, action: JobAction, body: () => Promise<void>): Promise<void> {
   const hooks = collectHooks(job.constructor, action) as ActionHooks<J>;
+  // Without callbacks `body` runs as it is, with no promise of its own around it.
   if (hooks.before.length === 0 && hooks.after.length === 0 && hooks.around.length === 0) return body();
+  return runHooked(job, hooks, body);
+}
+
+async function runHooked<J extends object>(job: J, hooks: ActionHooks<J>, body: () => Promise<void>): Promise<void> {
   const core = async (): Promise<void> => {
     for (const hook of hooks.before) await hook(job);
     await body();

@@ -44,7 +44,8 @@ export class JobRegistry {
     const jobClass = this.resolve(envelope.job_class, at);
     const job = Job.rebuild(jobClass, envelope.job_id, envelope.arguments);
     job.executions = envelope.executions;
-    job.exceptionExecutions = { ...(envelope.exception_executions ?? {}) };
+    // The envelope was just decoded for this job and nobody else holds it: its object is taken as it is.
+    job.exceptionExecutions = envelope.exception_executions ?? {};
     job.enqueuedAt = new Date(envelope.enqueued_at);
     if (envelope.scheduled_at !== undefined) job.scheduledAt = new Date(envelope.scheduled_at);
     job.topic = at.topic;

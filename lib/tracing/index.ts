@@ -115,8 +115,9 @@ export function inConsumerSpan<T>(message: TracedMessage, groupId: string | unde
     [SpanAttributes.messageId]: job.jobId,
     [SpanAttributes.jobClass]: job.jobClass,
     [SpanAttributes.jobId]: job.jobId,
-    ...(message.key === null ? {} : { [SpanAttributes.kafkaMessageKey]: message.key }),
-    ...(groupId === undefined ? {} : { [SpanAttributes.consumerGroup]: groupId }),
   };
+  // Set one by one, not spread: this runs once per job.
+  if (message.key !== null) attributes[SpanAttributes.kafkaMessageKey] = message.key;
+  if (groupId !== undefined) attributes[SpanAttributes.consumerGroup] = groupId;
   return tracer().startActiveSpan(`process ${message.topic}`, { kind: SpanKind.CONSUMER, attributes }, parent, (span) => endWith(span, body));
 }
