@@ -40,8 +40,9 @@ export class ReportCollector {
   readonly #deadLetterTopics: () => string[];
   readonly #startedAt = Date.now();
   readonly #partitions = new Map<string, { topic: string; partition: number; committedOffset: number | null; collapsed: boolean }>();
-  readonly #running = new Map<string, RunningJobReport>();
-  #stats = new Map<string, JobClassStats>();
+  readonly #running = new RunningJobs();
+  /** Per topic, per job class name: found without building a key string per job. */
+  #stats = new Map<string, Map<string, JobClassStats>>();
   #errors: ErrorReport[] = [];
   #unsentErrors: ErrorReport[] = [];
   #errorsDropped = 0;
@@ -96,8 +97,8 @@ export class ReportCollector {
       stopping,
       process: this.#processReport(at),
       partitions: partitions.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition),
-      runningJobs: [...this.#running.values()].sort((a, b) => a.startedAt - b.startedAt),
-      jobs: [...this.#stats.values()],
+      runningJobs: this.#running.list().sort((a, b) => a.startedAt - b.startedAt),
+      jobs: [...this.#stats.values()].flatMap((byClass) => [...byClass.values()]),
       errors: this.#errors,
       errorsDropped: this.#errorsDropped,
       deadLetterTopics: this.#deadLetterTopics(),
@@ -133,11 +134,15 @@ export class ReportCollector {
 
   #stat(topic: string, jobClass: string | undefined): JobClassStats {
     const name = jobClass ?? '(unknown)';
-    const key = `${topic}\u0000${name}`;
-    let stats = this.#stats.get(key);
+    let byClass = this.#stats.get(topic);
+    if (!byClass) {
+      byClass = new Map();
+      this.#stats.set(topic, byClass);
+    }
+    let stats = byClass.get(name);
     if (!stats) {
       stats = { jobClass: name, topic, performed: 0, failed: 0, retried: 0, deadLettered: 0, discarded: 0, durationBuckets: new Array<number>(DURATION_BUCKETS_MS.length + 1).fill(0), durationTotalMs: 0 };
-      this.#stats.set(key, stats);
+      byClass.set(name, stats);
     }
     return stats;
   }
@@ -181,8 +186,7 @@ export class ReportCollector {
 
   #forgetPartition(topic: string, partition: number): void {
     this.#partitions.delete(partitionKey(topic, partition));
-    const prefix = `${partitionKey(topic, partition)}@`;
-    for (const key of this.#running.keys()) if (key.startsWith(prefix)) this.#running.delete(key);
+    this.#running.forget(topic, partition);
   }
 
   #listen(events: WorkerEmitter): () => void {
@@ -214,14 +218,13 @@ export class ReportCollector {
         }
       },
       'job.started': ({ topic, partition, offset, jobClass, jobId, executions }) => {
-        const key = at(topic, partition, offset);
-        if (this.#failed.has(key)) this.#stat(topic, jobClass).retried += 1;
-        this.#running.set(key, { jobClass, jobId, topic, partition, offset, executions, startedAt: Date.now() });
+        // The key string of a failed message is built only while some failure is remembered.
+        if (this.#failed.size > 0 && this.#failed.has(at(topic, partition, offset))) this.#stat(topic, jobClass).retried += 1;
+        this.#running.add({ jobClass, jobId, topic, partition, offset, executions, startedAt: Date.now() });
       },
       'job.performed': ({ topic, partition, offset, jobClass, startedAt, finishedAt }) => {
-        const key = at(topic, partition, offset);
-        this.#running.delete(key);
-        this.#failed.delete(key);
+        this.#running.delete(topic, partition, offset);
+        if (this.#failed.size > 0) this.#failed.delete(at(topic, partition, offset));
         const stats = this.#stat(topic, jobClass);
         const duration = finishedAt - startedAt;
         stats.performed += 1;
@@ -230,14 +233,14 @@ export class ReportCollector {
       },
       'job.failed': ({ topic, partition, offset, jobClass, jobId, attempt, revoked, error }) => {
         const key = at(topic, partition, offset);
-        this.#running.delete(key);
+        this.#running.delete(topic, partition, offset);
         if (revoked) return;
         this.#stat(topic, jobClass).failed += 1;
         this.#rememberFailure(key, jobClass);
         this.#error(error, 'job.failed', { topic, partition, offset, attempt, jobClass, jobId });
       },
       'job.discarded': ({ topic, partition, offset, jobClass }) => {
-        this.#running.delete(at(topic, partition, offset));
+        this.#running.delete(topic, partition, offset);
         this.#stat(topic, jobClass).discarded += 1;
       },
       'job.scheduled': ({ topic, jobClass, reason }) => {
@@ -263,6 +266,44 @@ export class ReportCollector {
     return () => {
       for (const detach of detachers) detach();
     };
+  }
+}
+
+/** The jobs running now, by topic, partition and offset: added and removed without a key string per job. */
+class RunningJobs {
+  readonly #byTopic = new Map<string, Map<number, Map<number, RunningJobReport>>>();
+
+  add(job: RunningJobReport): void {
+    let byPartition = this.#byTopic.get(job.topic);
+    if (!byPartition) {
+      byPartition = new Map();
+      this.#byTopic.set(job.topic, byPartition);
+    }
+    let byOffset = byPartition.get(job.partition);
+    if (!byOffset) {
+      byOffset = new Map();
+      byPartition.set(job.partition, byOffset);
+    }
+    byOffset.set(job.offset, job);
+  }
+
+  delete(topic: string, partition: number, offset: number): void {
+    this.#byTopic.get(topic)?.get(partition)?.delete(offset);
+  }
+
+  /** Forgets the jobs of a partition this worker no longer owns. */
+  forget(topic: string, partition: number): void {
+    this.#byTopic.get(topic)?.delete(partition);
+  }
+
+  clear(): void {
+    this.#byTopic.clear();
+  }
+
+  list(): RunningJobReport[] {
+    const jobs: RunningJobReport[] = [];
+    for (const byPartition of this.#byTopic.values()) for (const byOffset of byPartition.values()) jobs.push(...byOffset.values());
+    return jobs;
   }
 }
 
