@@ -74,7 +74,7 @@ export class JobConsumer extends Consumer {
       const startedAt = Date.now();
       // Payloads are built only for listeners, field by field: this runs once per job.
       if (events.listenerCount('job.started') > 0) {
-        events.emit('job.started', { topic: at.topic, partition: at.partition, offset: at.offset, lane, jobId: job.jobId, jobClass: job.jobClass, executions: job.executions });
+        events.emit('job.started', { topic: at.topic, partition: at.partition, offset: at.offset, lane, jobId: job.jobId, jobClass: job.jobClass, executions: job.executions, startedAt });
       }
       const running = job;
       await inConsumerSpan(message, this.#groupId, running, () => runWithCallbacks(running, 'perform', () => performOf(running)));

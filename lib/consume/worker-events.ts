@@ -44,6 +44,8 @@ export interface JobRef extends MessageRef {
 export interface JobStartedEvent extends JobRef {
   /** How many times the job was performed before, over its whole life (re-enqueues included). */
   executions: number;
+  /** When `perform` started (ms since the epoch). */
+  startedAt: number;
 }
 
 /** A job that may not have been decoded: its id and class are unknown when the message is bad input. */
@@ -220,8 +222,6 @@ export interface BatchCommittedEvent {
 
 /** Payload of `job.performed`. */
 export interface JobPerformedEvent extends JobStartedEvent {
-  /** When `perform` started (ms since the epoch). */
-  startedAt: number;
   /** When it returned (ms since the epoch). */
   finishedAt: number;
 }

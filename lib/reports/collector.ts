@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
 import type { PartitionLoad } from '../consume/worker.ts';
-import type { WorkerEmitter, WorkerEvents } from '../consume/worker-events.ts';
+import type { JobStartedEvent, WorkerEmitter, WorkerEvents } from '../consume/worker-events.ts';
 import { partitionKey } from '../consume/assignment.ts';
 import { DURATION_BUCKETS_MS, REPORT_SCHEMA, type ErrorReport, type JobClassStats, type PartitionReport, type ProcessReport, type RunningJobReport, type WorkerReport } from './report.ts';
 
@@ -217,10 +217,11 @@ export class ReportCollector {
           if (state) state.committedOffset = offset;
         }
       },
-      'job.started': ({ topic, partition, offset, jobClass, jobId, executions }) => {
+      'job.started': (started) => {
+        const { topic, partition, offset, jobClass } = started;
         // The key string of a failed message is built only while some failure is remembered.
         if (this.#failed.size > 0 && this.#failed.has(at(topic, partition, offset))) this.#stat(topic, jobClass).retried += 1;
-        this.#running.add({ jobClass, jobId, topic, partition, offset, executions, startedAt: Date.now() });
+        this.#running.add(started);
       },
       'job.performed': ({ topic, partition, offset, jobClass, startedAt, finishedAt }) => {
         this.#running.delete(topic, partition, offset);
@@ -269,11 +270,14 @@ export class ReportCollector {
   }
 }
 
-/** The jobs running now, by topic, partition and offset: added and removed without a key string per job. */
+/**
+ * The jobs running now, by topic, partition and offset: added and removed without a key string per
+ * job. Each is kept as its `job.started` payload; its report is made only when a report is.
+ */
 class RunningJobs {
-  readonly #byTopic = new Map<string, Map<number, Map<number, RunningJobReport>>>();
+  readonly #byTopic = new Map<string, Map<number, Map<number, JobStartedEvent>>>();
 
-  add(job: RunningJobReport): void {
+  add(job: JobStartedEvent): void {
     let byPartition = this.#byTopic.get(job.topic);
     if (!byPartition) {
       byPartition = new Map();
@@ -302,7 +306,11 @@ class RunningJobs {
 
   list(): RunningJobReport[] {
     const jobs: RunningJobReport[] = [];
-    for (const byPartition of this.#byTopic.values()) for (const byOffset of byPartition.values()) jobs.push(...byOffset.values());
+    for (const byPartition of this.#byTopic.values()) {
+      for (const byOffset of byPartition.values()) {
+        for (const { jobClass, jobId, topic, partition, offset, executions, startedAt } of byOffset.values()) jobs.push({ jobClass, jobId, topic, partition, offset, executions, startedAt });
+      }
+    }
     return jobs;
   }
 }
