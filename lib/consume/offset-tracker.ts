@@ -35,7 +35,6 @@ export class OffsetTracker {
   /** Tracked, not yet materialized, in delivery order. */
   #pending: Entry[] = [];
   #head = 0;
-  readonly #byOffset = new Map<number, Entry>();
   #position: OffsetAndMetadata | undefined;
   #latestMetadata: string | null = null;
   /** The committed position this partition was resumed from, if any. */
@@ -72,19 +71,21 @@ export class OffsetTracker {
     for (const offsets of lanes) {
       const lane: Lane = { entries: [], markedUpTo: -1 };
       for (const offset of offsets) {
-        if (this.#byOffset.has(offset)) throw new RangeError(`offset ${offset} is already tracked`);
         const entry: Entry = { offset, lane, indexInLane: lane.entries.length, metadata: null };
         lane.entries.push(entry);
         added.push(entry);
       }
     }
     added.sort((a, b) => a.offset - b.offset);
+    for (let i = 1; i < added.length; i += 1) {
+      if (added[i]!.offset === added[i - 1]!.offset) throw new RangeError(`offset ${added[i]!.offset} is already tracked`);
+    }
     const last = this.#pending[this.#pending.length - 1];
     if (last && added.length > 0 && added[0]!.offset <= last.offset) {
+      if (this.#entryOf(added[0]!.offset)) throw new RangeError(`offset ${added[0]!.offset} is already tracked`);
       throw new RangeError(`offset ${added[0]!.offset} is not after the tracked offset ${last.offset}`);
     }
-    for (const entry of added) this.#byOffset.set(entry.offset, entry);
-    this.#pending.push(...added);
+    for (const entry of added) this.#pending.push(entry);
   }
 
   /**
@@ -95,7 +96,7 @@ export class OffsetTracker {
     for (const offsets of lanes) {
       const lane: Lane = { entries: [], markedUpTo: -1 };
       for (const offset of offsets) {
-        const entry = this.#byOffset.get(offset);
+        const entry = this.#entryOf(offset);
         if (!entry) throw new RangeError(`offset ${offset} is not tracked`);
         if (this.isMarked(offset)) throw new RangeError(`offset ${offset} is already marked`);
         entry.lane = lane;
@@ -107,7 +108,7 @@ export class OffsetTracker {
 
   /** True when the offset is tracked and marked, already materialized, or finished by a previous owner. */
   isMarked(offset: number): boolean {
-    const entry = this.#byOffset.get(offset);
+    const entry = this.#entryOf(offset);
     if (!entry) return (this.#position !== undefined && offset < this.#position.offset) || this.#inheritedSet.has(offset);
     return entry.indexInLane <= entry.lane.markedUpTo;
   }
@@ -117,7 +118,7 @@ export class OffsetTracker {
    * not tracked (never delivered, or already materialized).
    */
   mark(offset: number, metadata: string | null = null): boolean {
-    const entry = this.#byOffset.get(offset);
+    const entry = this.#entryOf(offset);
     if (!entry) return false;
     const lane = entry.lane;
     for (let i = lane.markedUpTo + 1; i <= entry.indexInLane; i += 1) lane.entries[i]!.metadata = metadata;
@@ -183,7 +184,7 @@ export class OffsetTracker {
     const metadataOf = new Map<Entry, string | null>();
     let latest = this.#latestMetadata;
     for (const { offset, metadata } of marks) {
-      const entry = this.#byOffset.get(offset);
+      const entry = this.#entryOf(offset);
       if (!entry) continue;
       const lane = entry.lane;
       const upTo = markedUpTo.get(lane) ?? lane.markedUpTo;
@@ -217,17 +218,35 @@ export class OffsetTracker {
     return result;
   }
 
+  /**
+   * The tracked entry of an offset not yet materialized: a binary search of the pending entries,
+   * which are in offset order (no map to fill and empty on every offset).
+   */
+  #entryOf(offset: number): Entry | undefined {
+    let low = this.#head;
+    let high = this.#pending.length - 1;
+    while (low <= high) {
+      const middle = (low + high) >>> 1;
+      const entry = this.#pending[middle]!;
+      if (entry.offset === offset) return entry;
+      if (entry.offset < offset) low = middle + 1;
+      else high = middle - 1;
+    }
+    return undefined;
+  }
+
   #advance(): void {
-    let moved = false;
+    let last: Entry | undefined;
     while (this.#head < this.#pending.length) {
       const entry = this.#pending[this.#head]!;
       if (entry.indexInLane > entry.lane.markedUpTo) break;
-      this.#position = { offset: entry.offset + 1, metadata: entry.metadata };
-      this.#byOffset.delete(entry.offset);
+      last = entry;
       this.#head += 1;
       this.#markedAhead -= 1;
-      moved = true;
     }
+    const moved = last !== undefined;
+    // One position for the whole run materialized by this mark.
+    if (last) this.#position = { offset: last.offset + 1, metadata: last.metadata };
     if (moved) this.#passInherited();
     if (moved && this.#head > 1024 && this.#head * 2 > this.#pending.length) {
       this.#pending = this.#pending.slice(this.#head);
