@@ -4,7 +4,7 @@
  * propagator an SDK registers), and runs each job in a consumer span that continues that trace.
  * Without an SDK every call here is the API's no-op.
  */
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Span, type Tracer, type TracerProvider } from '@opentelemetry/api';
 
 /** Name of the tracer Partita's spans come from. */
 export const TRACER_NAME = 'partita';
@@ -59,8 +59,17 @@ export interface TracedMessage {
   headers: Readonly<Record<string, string | undefined>>;
 }
 
-function tracer() {
-  return trace.getTracer(TRACER_NAME);
+let tracerOf: { provider: TracerProvider; tracer: Tracer } | undefined;
+
+/**
+ * Partita's tracer from the global provider. Kept while the global provider stays the same object
+ * (the API's proxy, whose tracers follow the provider registered behind it; `trace.disable()`
+ * replaces the proxy): the proxy makes a new tracer on every call, and this runs once per job.
+ */
+function tracer(): Tracer {
+  const provider = trace.getTracerProvider();
+  if (tracerOf?.provider !== provider) tracerOf = { provider, tracer: provider.getTracer(TRACER_NAME) };
+  return tracerOf.tracer;
 }
 
 /** Ends a span with the outcome of `body`: an exception and an error status when it threw. */
