@@ -92,9 +92,26 @@ export class LaneRunner {
     return split;
   }
 
+  /**
+   * The key that orders `message` among the partition's messages: the partitioner's, as a string;
+   * undefined without virtual partitions or for a null or undefined key. Throws what the
+   * partitioner throws.
+   */
+  keyOf(message: Message): string | undefined {
+    const settings = this.#ports.route.virtualPartitions;
+    if (!settings) return undefined;
+    const key = settings.partitioner(message.partitionerInput());
+    return key === undefined || key === null ? undefined : String(key);
+  }
+
   /** Runs every lane of `plan` to its end; one outcome per lane, in plan order. */
   run(plan: LanePlan, collapsed: boolean): Promise<LaneOutcome[]> {
     return Promise.all(plan.lanes.map((messages, index) => this.#runLane(plan.laneIds[index]!, messages, collapsed)));
+  }
+
+  /** Runs one lane's run (not collapsed) to its end. */
+  runOne(lane: number, messages: Message[]): Promise<LaneOutcome> {
+    return this.#runLane(lane, messages, false);
   }
 
   /**

@@ -10,7 +10,9 @@ import { attemptMemoryOf, type AttemptMemory, type Consumer } from './consumer.t
 import { DeadLetterDispatch } from './dead-letter-dispatch.ts';
 import { decodeCommitMetadata, encodeCommitMetadata } from './done-map.ts';
 import { startPosition } from './fencing.ts';
-import { laneErrors, LaneRunner, type LaneOutcome } from './lane-runner.ts';
+import { laneErrors, LaneRunner, type LaneOutcome, type LanePlan } from './lane-runner.ts';
+import { LaneScheduler } from './lane-scheduler.ts';
+import { defaultReducer } from './lanes.ts';
 import { OffsetTracker } from './offset-tracker.ts';
 import { PauseState } from './pause-state.ts';
 import { RetryPlan, type RetryStep } from './retry-plan.ts';
@@ -27,7 +29,7 @@ export interface ProcessorSettings {
   backoff: BackoffSettings;
   /** Pause fetching this partition while this many messages wait to start. */
   maxBufferedMessages: number;
-  /** A fetched batch is run in batches of at most this many messages. */
+  /** A fetched batch is admitted in batches of at most this many messages; a lane's run takes at most this many. */
   maxBatchSize: number;
   /**
    * The offset and metadata committed for this partition when it was assigned (read before the
@@ -67,13 +69,29 @@ const LISTENERS_PER_SIGNAL = 10_000;
  */
 const UNMARKED_BOUND_FACTOR = 10;
 
+/** A lane's run that ended while a failure waits for the lanes to stop. */
+interface EndedRun {
+  lane: number;
+  messages: Message[];
+  outcome: LaneOutcome;
+}
+
+/** A batch admitted to the lanes, until every message of it has run. */
+interface OpenBatch {
+  messages: Message[];
+  /** Messages whose run is over. */
+  settled: number;
+}
+
 /**
- * Runs one assigned partition: takes batches from the fetch loop without blocking it, runs each
- * batch's lanes concurrently (one batch at a time, so per-key order holds across batches), tracks
- * marks, asks for commits of the materialized offset only, retries failed batches collapsed after
- * a backoff, and stops cleanly on revocation or shutdown. Its collaborators hold each concern:
- * the {@link BatchQueue}, the {@link PauseState}, the {@link RetryPlan}, the {@link LaneRunner},
- * the {@link DeadLetterDispatch}, the partition's transactions and its {@link TransactionalProducer}.
+ * Runs one assigned partition: takes batches from the fetch loop without blocking it, runs its
+ * lanes without a batch barrier (the {@link LaneScheduler} gives a free lane its next run while
+ * slower lanes still run, keeping per-key order), tracks marks, asks for commits of the
+ * materialized offset only, retries failures collapsed after a backoff, and stops cleanly on
+ * revocation or shutdown. A `transactionScope: 'batch'` route runs one batch at a time instead
+ * (its transaction needs the batch's end). Its collaborators hold each concern: the
+ * {@link BatchQueue}, the {@link PauseState}, the {@link RetryPlan}, the {@link LaneRunner}, the
+ * {@link DeadLetterDispatch}, the partition's transactions and its {@link TransactionalProducer}.
  */
 export class PartitionProcessor {
   readonly topic: string;
@@ -108,8 +126,22 @@ export class PartitionProcessor {
       return position && { ...position, finishedCount: this.#tracker.finishedCount, finished: () => this.#tracker.finished() };
     },
   };
-  /** Attempts of messages of the batch in progress; cleared when a batch ends. */
+  /** Attempts of messages in progress; forgotten when their run (or their batch, or the retry) ends. */
   readonly #attempts = new Map<number, AttemptMemory>();
+  /** Who runs which messages, without a batch barrier (unused in batch-at-a-time mode). */
+  readonly #scheduler: LaneScheduler<Message>;
+  /** True for `transactionScope: 'batch'`: one batch at a time, its lanes in one transaction. */
+  readonly #batchAtATime: boolean;
+  /** Admitted batches not yet run whole, in admission order. */
+  #openBatches: OpenBatch[] = [];
+  /** Runs in progress. */
+  #inFlight = 0;
+  /** Set by the first failed run: no run starts until the lanes stopped and the retry is over. */
+  #failure: EndedRun[] | undefined;
+  /** A batch whose keys could not be read: it runs alone, once the lanes are idle. */
+  #unsplittable: Message[] | undefined;
+  /** Wakes the loop when a run ends or records arrive. */
+  #wake: (() => void) | undefined;
 
   constructor(settings: ProcessorSettings, ports: ProcessorPorts) {
     this.#settings = settings;
@@ -178,6 +210,13 @@ export class PartitionProcessor {
           }
         : {}),
     });
+    const lanes = route.virtualPartitions;
+    this.#batchAtATime = lanes?.transactionScope === 'batch';
+    this.#scheduler = new LaneScheduler({
+      maxPartitions: lanes?.maxPartitions ?? 1,
+      distribution: lanes?.distribution ?? 'consistent',
+      reducer: lanes?.reducer ?? defaultReducer,
+    });
     // Handled at once: a partition may never get a batch, and a transactional one reads its own.
     this.#assignedCommit = settings.committedAtAssignment.then(
       (committed) => ({ committed }),
@@ -198,10 +237,10 @@ export class PartitionProcessor {
 
   /** Messages fetched and waiting to start. */
   get buffered(): number {
-    return this.#queue.size;
+    return this.#queue.size + this.#scheduler.waiting;
   }
 
-  /** True while a batch runs or waits for its retry. */
+  /** True while a lane runs or a failure waits for its retry. */
   get busy(): boolean {
     return this.#running !== undefined;
   }
@@ -223,10 +262,14 @@ export class PartitionProcessor {
     this.#abort.abort(new PartitionRevokedError(this.topic, this.partition));
     this.#sleepAbort.abort();
     this.#queue.clear();
+    this.#scheduler.clear();
+    this.#openBatches = [];
+    this.#unsplittable = undefined;
+    this.#wake?.();
     this.#ports.events.emit('partition.revoked', { topic: this.topic, partition: this.partition, runningLanes: this.#lanes.running });
   }
 
-  /** Starts nothing new; resolves when the running batch has finished (or was abandoned). */
+  /** Starts nothing new; resolves when the running lanes have finished (or were abandoned). */
   drain(): Promise<void> {
     this.#stopping = true;
     this.#sleepAbort.abort();
@@ -255,7 +298,11 @@ export class PartitionProcessor {
   }
 
   #kick(): void {
-    if (this.#running || this.#queue.empty || this.#stopping || this.#revoked) return;
+    if (this.#running) {
+      this.#wake?.();
+      return;
+    }
+    if (this.#queue.empty || this.#stopping || this.#revoked) return;
     this.#running = this.#loop().finally(() => {
       this.#running = undefined;
       this.#kick();
@@ -267,55 +314,216 @@ export class PartitionProcessor {
       this.#prepared = true;
       await this.#prepare();
     }
-    while (!this.#queue.empty && !this.#stopping && !this.#revoked) {
-      const batch = this.#queue.next()!;
-      try {
-        await this.#process(batch);
-        this.#attempts.clear();
-      } catch (cause) {
-        const error = toError(cause);
-        this.#ports.events.emit('error', { error, topic: this.topic, partition: this.partition, kind: 'engine' });
+    if (this.#batchAtATime) {
+      while (!this.#queue.empty && !this.#stopping && !this.#revoked) await this.#processAlone(this.#queue.next()!);
+      return;
+    }
+    await this.#flow();
+  }
+
+  /**
+   * The lanes without a batch barrier: admits queued batches while fewer than `maxBatchSize`
+   * messages wait, gives every free lane its next run, and on a failure starts nothing more until
+   * the running lanes ended, then retries what they left unfinished (collapsed). Returns when
+   * nothing waits or runs, or once stopped and the running lanes ended.
+   */
+  async #flow(): Promise<void> {
+    for (;;) {
+      const stopped = this.#stopping || this.#revoked;
+      if (!stopped && !this.#failure) {
+        this.#admit();
+        this.#startRuns();
       }
+      if (this.#inFlight === 0) {
+        if (stopped) return;
+        if (this.#failure) {
+          await this.#guard(() => this.#recover());
+          continue;
+        }
+        const unsplittable = this.#unsplittable;
+        if (unsplittable) {
+          this.#unsplittable = undefined;
+          await this.#processAlone(unsplittable);
+          continue;
+        }
+        if (this.#scheduler.idle && this.#queue.empty) return;
+      }
+      await new Promise<void>((resolve) => (this.#wake = resolve));
+      this.#wake = undefined;
     }
   }
 
-  async #process(batch: Message[]): Promise<void> {
-    const { route } = this.#settings;
+  /** Moves queued batches into the lanes while fewer than a batch of messages wait there. */
+  #admit(): void {
+    const { maxBatchSize } = this.#settings;
+    while (!this.#unsplittable && this.#scheduler.waiting < maxBatchSize && !this.#queue.empty) {
+      const batch = this.#queue.next()!;
+      let lanes: number;
+      try {
+        lanes = this.#scheduler.admit(batch, (message) => this.#lanes.keyOf(message));
+      } catch {
+        // Run alone after everything before it, as one lane; its run reports the partitioner's error.
+        this.#unsplittable = batch;
+        return;
+      }
+      this.#tracker.track([batch.map((message) => message.offset)]);
+      this.#openBatches.push({ messages: batch, settled: 0 });
+      const firstOffset = batch[0]!.offset;
+      const lastOffset = batch[batch.length - 1]!.offset;
+      this.#ports.events.emit('batch.started', { topic: this.topic, partition: this.partition, firstOffset, lastOffset, size: batch.length, lanes, collapsed: false, attempt: 1 });
+    }
+  }
+
+  #startRuns(): void {
+    const { maxBatchSize } = this.#settings;
+    for (const lane of this.#scheduler.startable()) {
+      const messages = this.#scheduler.take(lane, maxBatchSize);
+      if (messages) void this.#guard(() => this.#runOne(lane, messages));
+    }
+  }
+
+  async #runOne(lane: number, messages: Message[]): Promise<void> {
+    this.#inFlight += 1;
+    if (this.#inFlight === 1 && this.#retryPlan.holdsFetchingWhileRunning) this.#pause.set('long-running', true);
+    let outcome: LaneOutcome = { ran: false };
+    try {
+      // The run is one lane of the tracker: marking a message marks the run's earlier ones.
+      this.#tracker.relane([messages.map((message) => message.offset)]);
+      outcome = await this.#lanes.runOne(lane, messages);
+    } finally {
+      this.#inFlight -= 1;
+      if (this.#inFlight === 0 && this.#retryPlan.holdsFetchingWhileRunning) this.#pause.set('long-running', false);
+      this.#wake?.();
+    }
+    this.#ended(lane, messages, outcome);
+  }
+
+  /** A run ended: marks a plain consumer's run, then frees its lane, or keeps it for the retry. */
+  #ended(lane: number, messages: Message[], outcome: LaneOutcome): void {
+    if (this.#revoked || !outcome.ran) return;
+    // A run that returned is done even when a sibling failed: the collapsed retry must not run it again.
+    for (const { offset } of this.#lanes.automaticMarks({ laneIds: [lane], lanes: [messages] }, [outcome])) this.#tracker.mark(offset);
+    this.#boundUnmarked();
+    if (outcome.error || this.#failure) {
+      (this.#failure ??= []).push({ lane, messages, outcome });
+      return;
+    }
+    this.#scheduler.finish(lane);
+    this.#retryPlan.succeeded();
+    if (this.#attempts.size > 0) for (const message of messages) this.#attempts.delete(message.offset);
+    // Within commitIntervalMs: a commit per run would queue behind fetches on the broker
+    // connection and delay them (measured: p99 latency).
+    this.#commit(false);
+    this.#settle(messages);
+  }
+
+  /**
+   * After a failure, with every lane stopped: the collapsed retry of the messages the ended runs
+   * left unfinished (the window handed out), then their lanes are free again.
+   */
+  async #recover(): Promise<void> {
+    const runs = this.#failure!;
+    const window = runs.flatMap((run) => run.messages).sort((a, b) => a.offset - b.offset);
+    const plan: LanePlan = { laneIds: runs.map((run) => run.lane), lanes: runs.map((run) => run.messages) };
+    const outcomes = runs.map((run) => run.outcome);
+    const settled = await this.#retry(window, plan, outcomes, laneErrors(outcomes), false);
+    if (!settled) return;
+    this.#failure = undefined;
+    for (const run of runs) this.#scheduler.finish(run.lane);
+    this.#attempts.clear();
+    this.#settle(window);
+  }
+
+  /** Counts the messages' runs as over, and reports each batch whose messages all ran (completed when all are done). */
+  #settle(messages: readonly Message[]): void {
+    const open = this.#openBatches;
+    for (const message of messages) {
+      const batch = open.find((candidate) => candidate.messages[candidate.messages.length - 1]!.offset >= message.offset);
+      if (batch) batch.settled += 1;
+    }
+    if (!open.some((batch) => batch.settled === batch.messages.length)) return;
+    this.#openBatches = open.filter((batch) => batch.settled < batch.messages.length);
+    for (const batch of open) {
+      if (batch.settled < batch.messages.length || !batch.messages.every((message) => this.#tracker.isMarked(message.offset))) continue;
+      const firstOffset = batch.messages[0]!.offset;
+      const lastOffset = batch.messages[batch.messages.length - 1]!.offset;
+      this.#ports.events.emit('batch.completed', { topic: this.topic, partition: this.partition, firstOffset, lastOffset, size: batch.messages.length });
+    }
+  }
+
+  /** Runs `body`, reporting what it throws as an engine error. */
+  async #guard(body: () => Promise<void>): Promise<void> {
+    try {
+      await body();
+    } catch (cause) {
+      const error = toError(cause);
+      this.#ports.events.emit('error', { error, topic: this.topic, partition: this.partition, kind: 'engine' });
+    }
+  }
+
+  /** One batch to its end, its lanes together: batch-at-a-time mode, and a batch whose keys could not be read. */
+  async #processAlone(batch: Message[]): Promise<void> {
+    await this.#guard(async () => {
+      const plan = this.#lanes.plan(batch);
+      this.#tracker.track(plan.lanes.map((lane) => lane.map((message) => message.offset)));
+      const { outcomes, errors } = await this.#attempt(batch, plan, false, 1);
+      if (this.#revoked) return;
+      await this.#retry(batch, plan, outcomes, errors, true);
+    });
+    this.#attempts.clear();
+  }
+
+  /** One attempt at `batch`: its lanes run (in one transaction with `transactionScope: 'batch'`), then a plain consumer's lanes that returned are marked. */
+  async #attempt(batch: Message[], plan: LanePlan, collapsed: boolean, attempt: number): Promise<{ outcomes: LaneOutcome[]; errors: Error[] }> {
+    const firstOffset = batch[0]!.offset;
+    const lastOffset = batch[batch.length - 1]!.offset;
+    const inBatchTransaction = this.#batchAtATime;
+    this.#ports.events.emit('batch.started', { topic: this.topic, partition: this.partition, firstOffset, lastOffset, size: batch.length, lanes: plan.lanes.length, collapsed, attempt });
+    if (this.#retryPlan.holdsFetchingWhileRunning) this.#pause.set('long-running', true);
+    let outcomes: LaneOutcome[] = [];
+    const runLanes = async () => {
+      outcomes = await this.#lanes.run(plan, collapsed);
+      return laneErrors(outcomes);
+    };
+    const errors = inBatchTransaction ? await this.#transactions.runBatch(runLanes, () => this.#lanes.automaticMarks(plan, outcomes)) : await runLanes();
+    if (this.#retryPlan.holdsFetchingWhileRunning) this.#pause.set('long-running', false);
+    if (this.#revoked) return { outcomes, errors };
+    // A lane that returned is done even when a sibling failed (its marks are not in an aborted
+    // transaction): the collapsed retry must not run it again.
+    if (!inBatchTransaction) for (const { offset } of this.#lanes.automaticMarks(plan, outcomes)) this.#tracker.mark(offset);
+    this.#boundUnmarked();
+    return { outcomes, errors };
+  }
+
+  /**
+   * From an attempt at `batch` that ended with `errors`: on success commits; on a failure the
+   * retry plan decides (dead-letter, skip or back off), and what is not done runs again as one
+   * collapsed lane until it all is. `completes`: report `batch.completed` here (batch-at-a-time).
+   * Resolves true once the batch is through, false when the partition stopped first.
+   */
+  async #retry(batch: Message[], firstPlan: LanePlan, firstOutcomes: LaneOutcome[], firstErrors: Error[], completes: boolean): Promise<boolean> {
     const firstOffset = batch[0]!.offset;
     const lastOffset = batch[batch.length - 1]!.offset;
     const ref = { topic: this.topic, partition: this.partition };
     const isDone = (offset: number) => this.#tracker.isMarked(offset);
-    const inBatchTransaction = route.virtualPartitions?.transactionScope === 'batch';
-    let plan = this.#lanes.plan(batch);
-    this.#tracker.track(plan.lanes.map((lane) => lane.map((message) => message.offset)));
+    let plan = firstPlan;
+    let outcomes = firstOutcomes;
+    let errors = firstErrors;
     let collapsed = false;
     for (let attempt = 1; ; attempt += 1) {
-      this.#ports.events.emit('batch.started', { ...ref, firstOffset, lastOffset, size: batch.length, lanes: plan.lanes.length, collapsed, attempt });
-      if (this.#retryPlan.holdsFetchingWhileRunning) this.#pause.set('long-running', true);
-      const lanes = plan;
-      let outcomes: LaneOutcome[] = [];
-      const runLanes = async () => {
-        outcomes = await this.#lanes.run(lanes, collapsed);
-        return laneErrors(outcomes);
-      };
-      const errors = inBatchTransaction
-        ? await this.#transactions.runBatch(runLanes, () => this.#lanes.automaticMarks(lanes, outcomes))
-        : await runLanes();
-      if (this.#retryPlan.holdsFetchingWhileRunning) this.#pause.set('long-running', false);
-      if (this.#revoked) return;
-      // A lane that returned is done even when a sibling failed (its marks are not in an aborted
-      // transaction): the collapsed retry must not run it again.
-      if (!inBatchTransaction) for (const { offset } of this.#lanes.automaticMarks(plan, outcomes)) this.#tracker.mark(offset);
-      this.#boundUnmarked();
+      if (attempt > 1) {
+        ({ outcomes, errors } = await this.#attempt(batch, plan, collapsed, attempt));
+        if (this.#revoked) return false;
+      }
       if (errors.length === 0) {
         this.#retryPlan.succeeded();
         // Within commitIntervalMs: a commit per batch would queue behind fetches on the broker
         // connection and delay them (measured: p99 latency).
         this.#commit(false);
-        if (batch.every((message) => isDone(message.offset))) {
+        if (completes && batch.every((message) => isDone(message.offset))) {
           this.#ports.events.emit('batch.completed', { ...ref, firstOffset, lastOffset, size: batch.length });
         }
-        return;
+        return true;
       }
       this.#commit(true);
       const step = this.#retryPlan.failed({
@@ -330,21 +538,21 @@ export class PartitionProcessor {
         error: errors[0]!,
       });
       const skipped = step.action !== 'retry' && (await this.#deadLetter(batch.find((message) => message.offset === step.offset)!, step, errors[0]!));
-      if (this.#revoked || this.#stopping) return;
+      if (this.#revoked || this.#stopping) return false;
       if (!skipped) {
         const { retryInMs } = step;
         this.#ports.events.emit('batch.failed', { ...ref, firstOffset, lastOffset, error: errors[0]!, attempt, retryInMs });
         this.#pause.set('backoff', true);
         await this.#sleep(retryInMs);
         this.#pause.set('backoff', false);
-        if (this.#revoked || this.#stopping) return;
+        if (this.#revoked || this.#stopping) return false;
       }
       const remaining = this.#retryPlan.retryRun(batch, isDone);
       if (remaining.length === 0) {
         this.#retryPlan.succeeded();
         this.#commit(true);
-        this.#ports.events.emit('batch.completed', { ...ref, firstOffset, lastOffset, size: batch.length });
-        return;
+        if (completes) this.#ports.events.emit('batch.completed', { ...ref, firstOffset, lastOffset, size: batch.length });
+        return true;
       }
       collapsed = true;
       plan = { laneIds: [0], lanes: [remaining] };

@@ -12,7 +12,18 @@ import type { Delivery, MessageSender, OutboundMessage } from '../../../lib/kafk
 import type { RawRecord } from '../../../lib/kafka/records.ts';
 import { RoutesBuilder } from '../../../lib/routing/route.ts';
 
-const record = (offset: number, value = 'ok'): RawRecord => ({ topic: 't', partition: 0, offset, key: null, value: Buffer.from(value), headers: {}, timestamp: 0 });
+const record = (offset: number, value = 'ok', key?: string): RawRecord => ({
+  topic: 't',
+  partition: 0,
+  offset,
+  key: key === undefined ? null : Buffer.from(key),
+  value: Buffer.from(value),
+  headers: {},
+  timestamp: 0,
+});
+
+/** Two lanes: key `slow` runs in lane 0, every other key in lane 1. */
+const slowAndFastLanes = { partitioner: (message: { key: string | null }) => message.key, maxPartitions: 2, reducer: (key: string) => (key === 'slow' ? 0 : 1) };
 
 /** A producer in memory that keeps what it was sent. */
 class MemorySender implements MessageSender {
@@ -125,6 +136,43 @@ describe('partition processor over in-memory ports (unit)', () => {
     expect(sender.sent.map((copy) => copy.headers[DeadLetterHeaders.sourceOffset])).to.deep.equal(['1']);
     expect(consumed, 'the collapsed retries do not run 0 again').to.deep.equal([0, 2]);
     expect(commits[commits.length - 1]).to.equal(3);
+  });
+
+  it('no batch barrier: a free lane runs the next batch of its keys while a slow lane still runs, and the commit waits for the slow one', async () => {
+    const { processor, log, commits, consumed, release } = fakeProcessor((t) => t.virtualPartitions(slowAndFastLanes), { maxBatchSize: 2 });
+    processor.enqueue([record(0, 'wait', 'slow'), record(1, 'ok', 'fast')]);
+    await until(() => consumed.includes(1), 'the fast lane');
+    processor.enqueue([record(2, 'ok', 'fast'), record(3, 'ok', 'slow')]);
+    await until(() => consumed.includes(2), 'the fast lane to take the next batch');
+    expect(consumed, 'the slow key waits in its lane').to.deep.equal([1, 2]);
+    expect(commits, 'nothing passes the unfinished offset 0').to.deep.equal([]);
+    release();
+    await until(() => commits.includes(4), 'the commit of every message');
+    expect(consumed).to.deep.equal([1, 2, 0, 3]);
+    expect(log.filter((line) => line.startsWith('batch.'))).to.deep.equal(['batch.started 0..1 attempt 1', 'batch.started 2..3 attempt 1', 'batch.completed 0..1', 'batch.completed 2..3']);
+  });
+
+  it('after a failure no run starts until the running lanes ended, then the handed-out window retries collapsed', async () => {
+    const lanes = (t: Parameters<NonNullable<Parameters<RoutesBuilder['topic']>[2]>>[0]) => t.virtualPartitions(slowAndFastLanes).deadLetterQueue({ topic: 't.dlq', maxRetries: 1 });
+    const { processor, log, consumed, sender, commits, release } = fakeProcessor(lanes, { maxBatchSize: 2 });
+    processor.enqueue([record(0, 'wait', 'slow'), record(1, 'poison', 'fast')]);
+    await until(() => processor.runningLanes === 1, 'the fast lane to fail');
+    processor.enqueue([record(2, 'ok', 'fast')]);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(consumed, 'nothing starts while the failure waits for the slow lane').to.deep.equal([]);
+    release();
+    await until(() => commits.includes(3), 'the commit of every message');
+    expect(consumed).to.deep.equal([0, 2]);
+    expect(sender.sent.map((copy) => copy.headers[DeadLetterHeaders.sourceOffset])).to.deep.equal(['1']);
+    expect(log.filter((line) => line.startsWith('batch.') || line.startsWith('message.'))).to.deep.equal([
+      'batch.started 0..1 attempt 1',
+      'batch.failed poison at 1 retry in 1',
+      'batch.started 0..1 attempt 2 collapsed',
+      'message.dead-lettered 1 after 2',
+      'batch.completed 0..1',
+      'batch.started 2..2 attempt 1',
+      'batch.completed 2..2',
+    ]);
   });
 
   it('a longRunningJob() route holds fetching while its batch runs', async () => {
