@@ -260,7 +260,7 @@ const OPTIONS = {
     },
   },
   maxBufferedMessages: value('per partition: fetching pauses when this many messages wait to start, and resumes at half', 'partition processor', 1000, wholeNumber(1)),
-  maxBatchSize: value('most messages in one batch, the unit split into lanes whose end is a commit point', 'partition processor', 500, wholeNumber(1)),
+  maxBatchSize: value('most messages admitted to the lanes at once, and in one run of a lane', 'partition processor', 500, wholeNumber(1)),
   commitIntervalMs: value('longest a mark waits before its offset is committed', 'committer', 250, milliseconds(0)),
   shutdownTimeoutMs: value('how long `stop()` lets running jobs finish', 'worker stop', 30_000, milliseconds(0)),
   discoveryIntervalMs: derived(
@@ -341,10 +341,10 @@ export const CONFIG_OPTIONS: Readonly<Record<keyof AppConfig, OptionEntry | Opti
  * the route builders check them where they are declared and fill them from `ROUTE_DEFAULTS`.
  */
 export const ROUTE_OPTIONS: Readonly<Record<string, OptionEntry>> = {
-  'virtualPartitions.maxPartitions': listed('most lanes per partition batch', 'partition processor (lanes)', ROUTE_DEFAULTS.virtualPartitions.maxPartitions),
-  'virtualPartitions.distribution': listed('`consistent`: a key keeps its lane; `balanced`: even lane loads per batch', 'lanes', ROUTE_DEFAULTS.virtualPartitions.distribution),
+  'virtualPartitions.maxPartitions': listed('most lanes per partition running at once', 'partition processor (lanes)', ROUTE_DEFAULTS.virtualPartitions.maxPartitions),
+  'virtualPartitions.distribution': listed('`consistent`: a key keeps its lane; `balanced`: a key with nothing unfinished goes to the next free lane', 'lane scheduler', ROUTE_DEFAULTS.virtualPartitions.distribution),
   'virtualPartitions.offsetMetadataStrategy': listed('which metadata is committed: `current` (latest given) or `exact` (given with the committed offset)', 'offset tracker', ROUTE_DEFAULTS.virtualPartitions.offsetMetadataStrategy),
-  'virtualPartitions.transactionScope': listed('`block`: each transaction() commits alone; `batch`: one transaction per batch', 'partition processor (transactions)', ROUTE_DEFAULTS.virtualPartitions.transactionScope),
+  'virtualPartitions.transactionScope': listed('`block`: each transaction() commits alone; `batch`: one transaction per batch (batches then run one at a time)', 'partition processor (transactions)', ROUTE_DEFAULTS.virtualPartitions.transactionScope),
   'deadLetterQueue.maxRetries': listed('retries before a message is dead-lettered', 'partition processor (retry budget)', ROUTE_DEFAULTS.deadLetterQueue.maxRetries),
   'deadLetterQueue.independent': {
     summary: 'each message has its own retry budget',

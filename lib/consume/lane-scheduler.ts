@@ -18,6 +18,8 @@ export type MessageKey = string | undefined;
 interface Slot<M> {
   message: M;
   key: MessageKey;
+  /** Admission order. */
+  seq: number;
   /** True while the slot waits in the shared pool (balanced). */
   pooled: boolean;
 }
@@ -64,6 +66,7 @@ export class LaneScheduler<M> {
   #waiting = 0;
   #runningLanes = 0;
   #nextKeyless = 0;
+  #admitted = 0;
 
   constructor(settings: LaneSchedulerSettings) {
     this.#settings = settings;
@@ -100,7 +103,7 @@ export class LaneScheduler<M> {
     const touched = new Set<number>();
     messages.forEach((message, index) => {
       const lane = this.#consistentLane(lanes[index]!);
-      this.#queue(lane, { message, key: keys[index], pooled: false });
+      this.#queue(lane, { message, key: keys[index], seq: this.#admitted++, pooled: false });
       touched.add(lane);
     });
     return touched.size;
@@ -133,8 +136,10 @@ export class LaneScheduler<M> {
         state.head = 0;
       }
     } else if (this.#pooled > 0) {
-      run = this.#takeFromPool(lane, Math.min(Math.max(1, max), Math.ceil(this.#pooled / this.#lanes.length)));
+      run = this.#takeFromPool(lane, Math.max(1, max), Math.ceil(this.#pooled / this.#lanes.length));
     } else return undefined;
+    // Admission order: a key's messages already are; across keys it keeps each run in offset order.
+    run.sort((a, b) => a.seq - b.seq);
     state.running = run;
     this.#ready.delete(lane);
     this.#waiting -= run.length;
@@ -207,7 +212,7 @@ export class LaneScheduler<M> {
     let keyless = 0;
     messages.forEach((message, index) => {
       const key = keys[index];
-      const slot: Slot<M> = { message, key, pooled: false };
+      const slot: Slot<M> = { message, key, seq: this.#admitted++, pooled: false };
       if (key === undefined) keyless += 1;
       else groups.add(key);
       const bound = key === undefined ? undefined : this.#keys.get(key);
@@ -228,16 +233,19 @@ export class LaneScheduler<M> {
   }
 
   /**
-   * The pool's oldest `count` messages for `lane`. A key taken is bound to the lane: its later
-   * pooled messages move to the lane's own queue (they run after this run has finished).
+   * A run for `lane` from the pool's oldest messages, about `share` of them. A key taken is bound
+   * to the lane with all its pooled messages: they join the run (up to `max`, in admission order)
+   * or the lane's own queue, and count towards the share.
    */
-  #takeFromPool(lane: number, count: number): Slot<M>[] {
+  #takeFromPool(lane: number, max: number, share: number): Slot<M>[] {
     const run: Slot<M>[] = [];
-    while (run.length < count && this.#poolHead < this.#pool.length) {
+    let taken = 0;
+    while (taken < share && run.length < max && this.#poolHead < this.#pool.length) {
       const slot = this.#pool[this.#poolHead++]!;
       if (!slot.pooled) continue;
       slot.pooled = false;
       this.#pooled -= 1;
+      taken += 1;
       run.push(slot);
       if (slot.key === undefined) continue;
       const bound = { lane, unfinished: 1 };
@@ -246,8 +254,10 @@ export class LaneScheduler<M> {
         if (later === slot || !later.pooled) continue;
         later.pooled = false;
         this.#pooled -= 1;
+        taken += 1;
         bound.unfinished += 1;
-        this.#queue(lane, later);
+        if (run.length < max) run.push(later);
+        else this.#queue(lane, later);
       }
       this.#pooledByKey.delete(slot.key);
     }

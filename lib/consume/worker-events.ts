@@ -16,7 +16,12 @@ export interface GroupRef {
   groupId: string;
 }
 
-/** A run of a partition's offsets: one batch. */
+/**
+ * A run of a partition's offsets: one batch, at most `maxBatchSize` fetched messages admitted to
+ * the lanes together. Batches of a partition overlap (the lanes take runs from the next batch while
+ * slower lanes still run), except with `transactionScope: 'batch'`, where one runs at a time; a
+ * collapsed retry is a batch of the messages a failure left unfinished.
+ */
 export interface BatchRef extends PartitionRef {
   /** The batch's first offset. */
   firstOffset: number;
@@ -132,7 +137,7 @@ export interface PartitionFetchedEvent extends PartitionRef {
 export interface BatchStartedEvent extends BatchRef {
   /** Messages in the batch. */
   size: number;
-  /** Lanes the batch was split into (1 when collapsed). */
+  /** Lanes the batch spreads over: given by the reducer (`consistent`), at most one per key (`balanced`), 1 when collapsed. */
   lanes: number;
   /** Whether the batch runs collapsed (one lane, in offset order) after a failure. */
   collapsed: boolean;
@@ -160,7 +165,7 @@ export interface BatchFailedEvent extends BatchRef {
 export interface LaneStartedEvent extends PartitionRef {
   /** The lane index. */
   lane: number;
-  /** Messages in the lane. */
+  /** Messages in the lane's run (its waiting messages, at most `maxBatchSize`). */
   size: number;
   /** Whether the lane is the single lane of a collapsed batch. */
   collapsed: boolean;
@@ -172,7 +177,7 @@ export interface LaneStartedEvent extends PartitionRef {
 export interface LaneFinishedEvent extends PartitionRef {
   /** The lane index. */
   lane: number;
-  /** Messages in the lane. */
+  /** Messages in the lane's run. */
   size: number;
   /** When the lane finished (ms since the epoch). */
   at: number;
@@ -333,15 +338,15 @@ export interface WorkerEvents {
   'partition.inherited': PartitionInheritedEvent;
   /** A fetch brought `size` records; `highWatermark` is the partition's end offset then. */
   'partition.fetched': PartitionFetchedEvent;
-  /** A batch began, split into `lanes` (or collapsed). */
+  /** A batch was admitted to `lanes` lanes (or began collapsed, or, with `transactionScope: 'batch'`, began). */
   'batch.started': BatchStartedEvent;
-  /** Every lane of a batch finished. */
+  /** Every message of a batch ran and is marked done (batches may complete out of order). */
   'batch.completed': BatchCompletedEvent;
-  /** A lane of the batch failed: the partition backs off `retryInMs`, then runs collapsed from the materialized offset. */
+  /** A lane's run failed: once the running lanes ended, the partition backs off `retryInMs`, then runs what they left unfinished collapsed. */
   'batch.failed': BatchFailedEvent;
-  /** A lane began running its messages in offset order. */
+  /** A lane began a run: its waiting messages, in offset order. */
   'lane.started': LaneStartedEvent;
-  /** A lane ended; `revoked` (with `error`): the partition was taken away before it ended. */
+  /** A lane's run ended; `revoked` (with `error`): the partition was taken away before it ended. */
   'lane.finished': LaneFinishedEvent;
   /** A message that kept failing was copied to its dead-letter topic and skipped. */
   'message.dead-lettered': MessageDeadLetteredEvent;

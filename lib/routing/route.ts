@@ -19,7 +19,7 @@ export interface VirtualPartitionsOptions {
   maxPartitions?: number;
   /** Key → lane index. Default: FNV-1a hash modulo maxPartitions. */
   reducer?: Reducer;
-  /** `consistent` (default): a key always maps to the same lane. `balanced`: per batch, even lane loads. */
+  /** `consistent` (default): a key always maps to the same lane. `balanced`: a key with nothing unfinished goes to the next free lane. */
   distribution?: 'consistent' | 'balanced';
   /** `current` (default): commit the latest metadata given. `exact`: the metadata given with the committed offset. */
   offsetMetadataStrategy?: 'exact' | 'current';

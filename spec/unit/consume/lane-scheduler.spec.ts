@@ -47,6 +47,7 @@ function simulate(batches: MessageKey[][], maxPartitions: number, distribution: 
   const take = (lane: number) => {
     const run = lanes.take(lane, maxRun)!;
     expect(run.length).to.be.within(1, maxRun);
+    expect(offsets(run), 'a run in offset order').to.deep.equal(offsets(run)!.sort((a, b) => a - b));
     expect(lane).to.be.within(0, maxPartitions - 1);
     for (const [position, message] of run.entries()) {
       if (message.key === undefined) continue;
@@ -141,19 +142,30 @@ describe('lane scheduler (unit)', () => {
     const lanes = scheduler(2, 'balanced');
     expect(lanes.admit(messages(['a', 'b', 'a', 'c']), keyOf)).to.equal(2);
     expect(lanes.startable(), 'every free lane may take from the pool').to.deep.equal([0, 1]);
-    expect(offsets(lanes.take(1, 10)), 'half the pool, rounded up: a binds to lane 1, its later message follows it').to.deep.equal([0, 1]);
-    expect(offsets(lanes.take(0, 10))).to.deep.equal([3]);
+    expect(offsets(lanes.take(1, 10)), 'half the pool: a binds to lane 1 and brings its later message').to.deep.equal([0, 2]);
+    expect(offsets(lanes.take(0, 10)), 'half of what is left').to.deep.equal([1]);
     lanes.finish(0);
     lanes.admit(messages(['a', 'd'], 4), keyOf);
-    expect(lanes.startable(), 'a and its pooled message 2 wait for lane 1; d is in the pool').to.deep.equal([0]);
+    expect(lanes.startable(), 'a waits for its lane 1, which runs; c and d are in the pool').to.deep.equal([0]);
+    expect(offsets(lanes.take(0, 10))).to.deep.equal([3]);
+    lanes.finish(0);
     expect(offsets(lanes.take(0, 10))).to.deep.equal([5]);
     lanes.finish(1);
-    expect(offsets(lanes.take(1, 10)), 'a runs on in lane 1, in order').to.deep.equal([2, 4]);
+    expect(offsets(lanes.take(1, 10)), 'a goes on in lane 1, in order').to.deep.equal([4]);
     lanes.finish(1);
     lanes.finish(0);
     expect(lanes.idle).to.equal(true);
-    lanes.admit(messages(['a'], 6), keyOf);
-    expect(offsets(lanes.take(0, 10)), 'a key with nothing unfinished goes to any free lane').to.deep.equal([6]);
+    lanes.admit(messages(['a', 'e', 'a'], 6), keyOf);
+    expect(offsets(lanes.take(0, 1)), 'a key with nothing unfinished goes to any free lane; a run takes at most max').to.deep.equal([6]);
+    expect(offsets(lanes.take(1, 10)), 'the message of a that did not fit waits in its lane').to.deep.equal([7]);
+    lanes.finish(0);
+    expect(offsets(lanes.take(0, 10))).to.deep.equal([8]);
+  });
+
+  it('balanced: a run keeps offset order across the keys it took', () => {
+    const lanes = scheduler(1, 'balanced');
+    lanes.admit(messages(['a', 'b', 'a', 'b']), keyOf);
+    expect(offsets(lanes.take(0, 10))).to.deep.equal([0, 1, 2, 3]);
   });
 
   it('a free lane takes its next run while another lane still runs (no batch barrier)', () => {
