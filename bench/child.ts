@@ -1,16 +1,28 @@
-/** Entry of a bench child process: receives `{ role, spec }` over IPC, runs it, reports the outcome. */
-import type { ChildMessage } from './support/child.ts';
-import { roles, type RoleName } from './roles/index.ts';
+/**
+ * Entry of a bench child process: receives `{ role, spec }` over IPC, runs it, reports the outcome.
+ * A role may report progress and wait for the parent's `stop` (see `RoleControl`).
+ */
+import type { ChildMessage, ParentMessage } from './support/child.ts';
+import { roles, type RoleControl, type RoleName } from './roles/index.ts';
 
 function send(message: ChildMessage): Promise<void> {
   return new Promise((resolve) => process.send!(message, undefined, {}, () => resolve()));
 }
 
+let stopRequested: () => void = () => {};
+const control: RoleControl = {
+  progress: (done) => void send({ type: 'progress', done }),
+  stopped: new Promise<void>((resolve) => (stopRequested = resolve)),
+};
+
 process.once('message', async ({ role, spec }: { role: RoleName; spec: never }) => {
+  process.on('message', (message: ParentMessage) => {
+    if (message.type === 'stop') stopRequested();
+  });
   const started = performance.now();
   try {
-    const run = (await roles[role]()) as (spec: never, ready: () => void) => Promise<unknown>;
-    const result = await run(spec, () => void send({ type: 'ready' }));
+    const run = (await roles[role]()) as (spec: never, ready: () => void, control: RoleControl) => Promise<unknown>;
+    const result = await run(spec, () => void send({ type: 'ready' }), control);
     const usage = process.resourceUsage();
     await send({
       type: 'result',

@@ -9,6 +9,7 @@ import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startLocalBroker } from '../lib/index.ts';
 import { settingsFor } from './settings.ts';
+import { writeCharts } from './support/charts.ts';
 import { BenchContext } from './support/context.ts';
 import { BenchKafka } from './support/kafka.ts';
 import { describeMachine } from './support/machine.ts';
@@ -20,6 +21,7 @@ import { enqueueWorkload } from './workloads/enqueue.ts';
 import { ioScalingWorkload } from './workloads/io-scaling.ts';
 import { latencyWorkload } from './workloads/latency.ts';
 import { operationsWorkload } from './workloads/operations.ts';
+import { scaleWorkload } from './workloads/scale.ts';
 
 const WORKLOADS: [string, (ctx: BenchContext) => Promise<void>][] = [
   ['enqueue', enqueueWorkload],
@@ -29,6 +31,7 @@ const WORKLOADS: [string, (ctx: BenchContext) => Promise<void>][] = [
   ['operations', operationsWorkload],
   ['bullmq', bullmqWorkload],
   ['ceiling', ceilingWorkload],
+  ['scale', scaleWorkload],
 ];
 
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
@@ -88,11 +91,12 @@ const results = {
   messageBytes: ctx.messageBytes,
   settings,
   rows: ctx.rows,
+  series: ctx.series,
   errors: ctx.errors,
   outcomes: ctx.outcomes,
   table,
 };
 writeFileSync(`${RESULTS}latest.json.tmp`, `${JSON.stringify(results, null, 2)}\n`);
 renameSync(`${RESULTS}latest.json.tmp`, `${RESULTS}latest.json`);
-console.log(`results written to bench/results/latest.json`);
+console.log(`results written to bench/results/latest.json; charts ${writeCharts(results, RESULTS).join(', ')}`);
 process.exit(ctx.errors.length > 0 ? 1 : 0);

@@ -13,6 +13,12 @@ export interface BenchSettings {
   latency: { rate: number; seconds: number; warmupSeconds: number; lanes: number };
   bullmq: { addJobs: number; workerJobs: number; concurrency: number };
   ceiling: { records: number };
+  /**
+   * The scale rows, each against the consume workload's worker: a backlog of `backlog` jobs, `keys`
+   * keys, `partitions` partitions, `topics` topics through one pattern (`consume.jobs` jobs in all),
+   * and `processes` workers in one group. `backlogTimeoutMs` bounds the backlog row's child.
+   */
+  scale: { backlog: number; backlogTimeoutMs: number; keys: number; partitions: number; topics: number; processes: number };
   /** Longest any one child process may run before it is killed and its workload reported as failed. */
   childTimeoutMs: number;
   /** Workloads not started within this time from the start of the run are skipped (and reported). */
@@ -30,8 +36,9 @@ const FULL: BenchSettings = {
   latency: { rate: 1000, seconds: 30, warmupSeconds: 2, lanes: 8 },
   bullmq: { addJobs: 50_000, workerJobs: 50_000, concurrency: 100 },
   ceiling: { records: 500_000 },
+  scale: { backlog: 1_000_000, backlogTimeoutMs: 240_000, keys: 10_000, partitions: 64, topics: 50, processes: 2 },
   childTimeoutMs: 120_000,
-  runBudgetMs: 12 * 60_000,
+  runBudgetMs: 14 * 60_000,
 };
 
 const QUICK: BenchSettings = {
@@ -43,6 +50,7 @@ const QUICK: BenchSettings = {
   latency: { rate: 1000, seconds: 3, warmupSeconds: 1, lanes: 8 },
   bullmq: { addJobs: 5_000, workerJobs: 5_000, concurrency: 100 },
   ceiling: { records: 50_000 },
+  scale: { backlog: 100_000, backlogTimeoutMs: 60_000, keys: 10_000, partitions: 64, topics: 50, processes: 2 },
   childTimeoutMs: 45_000,
   runBudgetMs: 3 * 60_000,
 };

@@ -72,5 +72,5 @@ export async function bullWorker(spec: BullWorkerSpec, ready: () => void): Promi
   const end = finished ? lastAt : now();
   await worker.close();
   connection.disconnect();
-  return { finished, ...throughput(finished ? spec.expected : completed, startedAt, end), errors };
+  return { finished, startedAt, lastAt: end, ...throughput(finished ? spec.expected : completed, startedAt, end), errors };
 }

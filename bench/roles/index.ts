@@ -9,7 +9,15 @@ export const roles = {
   'raw-consumer': () => import('./raw-consumer.ts').then((m) => m.rawConsumer),
   'bullmq-add': () => import('./bullmq.ts').then((m) => m.bullAdd),
   'bullmq-worker': () => import('./bullmq.ts').then((m) => m.bullWorker),
-} satisfies Record<string, () => Promise<(spec: never, ready: () => void) => Promise<unknown>>>;
+} satisfies Record<string, () => Promise<(spec: never, ready: () => void, control: RoleControl) => Promise<unknown>>>;
+
+/** What a role that shares its work with other children gets: report jobs done, learn when to stop. */
+export interface RoleControl {
+  /** Tells the parent how many jobs this child has done so far. */
+  progress: (done: number) => void;
+  /** Resolves when the parent asks the role to finish (the group as a whole is done). */
+  stopped: Promise<void>;
+}
 
 export type RoleName = keyof typeof roles;
 type RoleFunction<R extends RoleName> = Awaited<ReturnType<(typeof roles)[R]>>;

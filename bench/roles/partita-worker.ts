@@ -1,6 +1,7 @@
 /** One Partita worker consuming a job topic until it has performed `expected` jobs. */
-import { createApp } from '../../lib/index.ts';
+import { createApp, type VirtualPartitionsOptions } from '../../lib/index.ts';
 import { benchJob, type Perform } from '../jobs.ts';
+import type { RoleControl } from './index.ts';
 import { now, sleep, summarize, throughput, waitUntil, type LatencySummary, type Throughput } from '../support/stats.ts';
 
 /** What a worker does per job: nothing, await `jobMs`, or record enqueue → perform-start latency. */
@@ -22,6 +23,18 @@ export interface WorkerSpec {
 
 export interface PartitaWorkerSpec extends WorkerSpec {
   lanes: number;
+  /** How keys are spread over the lanes. Unset: the route's default (`consistent`). */
+  distribution?: VirtualPartitionsOptions['distribution'];
+  /**
+   * Consume every topic matching this regular expression (its source) through one `r.pattern`
+   * route, instead of `topic` through `activeJobTopic`.
+   */
+  pattern?: string;
+  /**
+   * The worker is one of several children in the same group: `expected` is the group's total, the
+   * worker reports its count to the parent every 50 ms and runs until the parent says stop.
+   */
+  shared?: boolean;
   /**
    * The operations surface: `off` (reports off, no metrics), `on` (reports every 5 s, Prometheus
    * metrics collected, tracing through the API with no SDK: what an app gets by default plus
@@ -48,6 +61,10 @@ async function installRecordingSdk(): Promise<void> {
 export interface WorkerResult extends Throughput {
   /** False when the deadline passed first (the figures then cover what was done). */
   finished: boolean;
+  /** Epoch ms when the worker had joined its group (the clock's start). */
+  startedAt: number;
+  /** Epoch ms when its last counted job finished (the clock's end). */
+  lastAt: number;
   errors: number;
   latency?: LatencySummary;
 }
@@ -66,10 +83,13 @@ function workFor(spec: WorkerSpec): { perform: Perform; latencies: number[] } {
   return { perform, latencies };
 }
 
-export async function partitaWorker(spec: PartitaWorkerSpec, ready: () => void): Promise<WorkerResult> {
+const PROGRESS_INTERVAL_MS = 50;
+
+export async function partitaWorker(spec: PartitaWorkerSpec, ready: () => void, control: RoleControl): Promise<WorkerResult> {
   const { perform, latencies } = workFor(spec);
   if (spec.operations === 'on+sdk') await installRecordingSdk();
   const operations = spec.operations === undefined ? {} : spec.operations === 'off' ? { reports: false as const } : { metrics: true };
+  const lanes: VirtualPartitionsOptions = { partitioner: (m) => m.headers['job-key'], maxPartitions: spec.lanes, ...(spec.distribution ? { distribution: spec.distribution } : {}) };
   const app = createApp({
     ...operations,
     clientId: 'bench-partita-worker',
@@ -77,21 +97,42 @@ export async function partitaWorker(spec: PartitaWorkerSpec, ready: () => void):
     kafka: { brokers: spec.brokers, logLevel: 'nothing' },
     jobs: [benchJob(spec.topic, spec.keys, perform)],
   }).routes((r) =>
-    r.activeJobTopic(spec.topic, (t) => t.virtualPartitions({ partitioner: (m) => m.headers['job-key'], maxPartitions: spec.lanes })),
+    spec.pattern === undefined
+      ? r.activeJobTopic(spec.topic, (t) => t.virtualPartitions(lanes))
+      : r.pattern(new RegExp(spec.pattern), (t) => t.virtualPartitions(lanes)),
   );
   let lastAt = 0;
   let performed = 0;
   let errors = 0;
-  app.on('job.performed', () => {
-    performed += 1;
-    if (performed === spec.expected) lastAt = now();
-  });
+  app.on(
+    'job.performed',
+    spec.shared
+      ? () => {
+          performed += 1;
+          lastAt = now();
+        }
+      : () => {
+          performed += 1;
+          if (performed === spec.expected) lastAt = now();
+        },
+  );
   app.on('error', () => (errors += 1));
   await app.run();
   const startedAt = now();
   ready();
-  const finished = await waitUntil(() => performed >= spec.expected, Date.now() + spec.deadlineMs);
-  const end = finished ? lastAt : now();
+  const deadline = Date.now() + spec.deadlineMs;
+  let finished: boolean;
+  if (spec.shared) {
+    const reporter = setInterval(() => control.progress(performed), PROGRESS_INTERVAL_MS);
+    let stopped = false;
+    void control.stopped.then(() => (stopped = true));
+    finished = await waitUntil(() => stopped, deadline);
+    clearInterval(reporter);
+  } else {
+    finished = await waitUntil(() => performed >= spec.expected, deadline);
+  }
+  const end = finished && lastAt > 0 ? lastAt : now();
   await app.stop();
-  return { finished, ...throughput(finished ? spec.expected : performed, startedAt, end), errors, ...(spec.work === 'latency' ? { latency: summarize(latencies) } : {}) };
+  const count = spec.shared || !finished ? performed : spec.expected;
+  return { finished, startedAt, lastAt: end, ...throughput(count, startedAt, end), errors, ...(spec.work === 'latency' ? { latency: summarize(latencies) } : {}) };
 }

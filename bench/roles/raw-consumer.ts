@@ -60,5 +60,5 @@ export async function rawConsumer(spec: RawConsumerSpec, ready: () => void): Pro
   clearInterval(committer);
   if (spec.commit === 'interval') await commit();
   await consumer.disconnect();
-  return { finished, ...throughput(finished ? spec.expected : consumed, startedAt, end), errors: 0, ...(spec.work === 'latency' ? { latency: summarize(latencies) } : {}) };
+  return { finished, startedAt, lastAt: end, ...throughput(finished ? spec.expected : consumed, startedAt, end), errors: 0, ...(spec.work === 'latency' ? { latency: summarize(latencies) } : {}) };
 }

@@ -23,18 +23,29 @@ export interface ChildOutcome<T> {
 /** Messages a child sends to its parent. */
 export type ChildMessage =
   | { type: 'ready' }
+  | { type: 'progress'; done: number }
   | { type: 'result'; outcome: ChildOutcome<unknown> }
   | { type: 'error'; message: string };
 
-/** A running child: `ready` once its role said so (a worker joined its group), `done` with the outcome. */
+/** Messages the parent sends a running child. */
+export type ParentMessage = { type: 'stop' };
+
+/**
+ * A running child: `ready` once its role said so (a worker joined its group), `done` with the
+ * outcome. A worker that shares its work with other children reports `progress()` (jobs done so far)
+ * and finishes when told to `stop()`.
+ */
 export interface ChildHandle<T> {
   ready: Promise<void>;
   done: Promise<ChildOutcome<T>>;
+  progress: () => number;
+  stop: () => void;
 }
 
 /** Starts `role` in a child process; it is killed (by its pid) if it has not finished within `timeoutMs`. */
 export function startChild<R extends RoleName>(role: R, spec: RoleSpecs[R], timeoutMs: number): ChildHandle<RoleResults[R]> {
   const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  let progress = 0;
   let markReady: () => void = () => {};
   let failReady: (error: Error) => void = () => {};
   const ready = new Promise<void>((resolve, reject) => {
@@ -51,6 +62,7 @@ export function startChild<R extends RoleName>(role: R, spec: RoleSpecs[R], time
     }, timeoutMs);
     child.on('message', (message: ChildMessage) => {
       if (message.type === 'ready') markReady();
+      else if (message.type === 'progress') progress = message.done;
       else if (message.type === 'result') outcome = message.outcome as ChildOutcome<RoleResults[R]>;
       else failure = new Error(`${role} failed: ${message.message}`);
     });
@@ -65,7 +77,10 @@ export function startChild<R extends RoleName>(role: R, spec: RoleSpecs[R], time
     });
   });
   child.send({ role, spec });
-  return { ready, done };
+  const stop = () => {
+    if (child.connected) child.send({ type: 'stop' } satisfies ParentMessage);
+  };
+  return { ready, done, progress: () => progress, stop };
 }
 
 /** Runs a role to its end. */

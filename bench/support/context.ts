@@ -4,6 +4,7 @@ import type { RoleName, RoleResults, RoleSpecs } from '../roles/index.ts';
 import type { WorkerResult } from '../roles/partita-worker.ts';
 import type { BenchSettings } from '../settings.ts';
 import { runChild, startChild, type ChildHandle, type ChildOutcome } from './child.ts';
+import type { ChartSeries } from './charts.ts';
 import type { BenchKafka } from './kafka.ts';
 import { filler, messageBytes } from './payload.ts';
 import type { Throughput } from './stats.ts';
@@ -14,8 +15,10 @@ export interface PartitaFigures {
   enqueueAsync?: ChildOutcome<Throughput>;
   enqueueAll?: ChildOutcome<Throughput>;
   consume?: ChildOutcome<WorkerResult>;
-  /** IO-bound runs by lane count. */
+  /** IO-bound runs by lane count, `consistent` distribution. */
   io: Map<number, ChildOutcome<WorkerResult>>;
+  /** IO-bound runs by lane count, `balanced` distribution. */
+  ioBalanced: Map<number, ChildOutcome<WorkerResult>>;
 }
 
 export class BenchContext {
@@ -23,7 +26,9 @@ export class BenchContext {
   readonly kafka: BenchKafka;
   readonly rows: Row[] = [];
   readonly errors: string[] = [];
-  readonly partita: PartitaFigures = { io: new Map() };
+  readonly partita: PartitaFigures = { io: new Map(), ioBalanced: new Map() };
+  /** What the charts draw beyond the rows (latency distributions, speedup curves). */
+  readonly series: ChartSeries = { latency: [], ioSpeedup: [] };
   /** Every child outcome, by label, for the JSON results. */
   readonly outcomes: Record<string, ChildOutcome<unknown>> = {};
   /** Versions of what was measured (Kafka, Redis, clients), for the results. */
@@ -39,13 +44,13 @@ export class BenchContext {
   }
 
   /** Runs a role in a child process; logs its figure, or the error (then resolves undefined). */
-  run<R extends RoleName>(label: string, role: R, spec: RoleSpecs[R]): Promise<ChildOutcome<RoleResults[R]> | undefined> {
-    return this.settle(label, runChild(role, spec, this.settings.childTimeoutMs));
+  run<R extends RoleName>(label: string, role: R, spec: RoleSpecs[R], timeoutMs = this.settings.childTimeoutMs): Promise<ChildOutcome<RoleResults[R]> | undefined> {
+    return this.settle(label, runChild(role, spec, timeoutMs));
   }
 
   /** Starts a role whose readiness the caller waits for (a worker before its producer). */
-  start<R extends RoleName>(role: R, spec: RoleSpecs[R]): ChildHandle<RoleResults[R]> {
-    return startChild(role, spec, this.settings.childTimeoutMs);
+  start<R extends RoleName>(role: R, spec: RoleSpecs[R], timeoutMs = this.settings.childTimeoutMs): ChildHandle<RoleResults[R]> {
+    return startChild(role, spec, timeoutMs);
   }
 
   /** Waits for a child's outcome, recording it or its failure. */
