@@ -67,8 +67,13 @@ function subtitle(input: ChartInput): string {
   return `${input.mode} run, ${input.startedAt.slice(0, 16).replace('T', ' ')} UTC`;
 }
 
+/** A row's metric without its unit when the unit is only a unit (`jobs/s`, `×`, `ms`). */
+function metricName(row: Row): string {
+  return row.metric.replace(/ \((jobs\/s|×|ms)\)$/, '');
+}
+
 function rowLabel(row: Row): string {
-  return `${row.workload}: ${row.metric.replace(/ \([^)]*\)$/, '')} vs ${row.baselineName}`;
+  return `${row.workload}: ${metricName(row)} vs ${row.baselineName}`;
 }
 
 /** Every row with a ratio, as a bar (green: target met, red: missed, grey: no target) and its target. */
@@ -147,7 +152,7 @@ function memoryChart(input: ChartInput): string {
   const rows = input.rows.filter((row) => row.workload === 'scale');
   const bars = [
     ...(rows[0]?.baseline?.peakRssMb !== undefined ? [{ name: rows[0].baselineName, mb: rows[0].baseline.peakRssMb }] : []),
-    ...rows.map((row) => ({ name: row.metric.replace(/ \([^)]*\)$/, ''), mb: row.partita?.peakRssMb ?? null })),
+    ...rows.map((row) => ({ name: metricName(row), mb: row.partita?.peakRssMb ?? null })),
   ];
   const bound = `bound ≤ ${RSS_BOUND_MB} MB`;
   return render(
