@@ -320,7 +320,8 @@ type WorkerHandlers = { [K in keyof WorkerEvents]?: (payload: WorkerEvents[K]) =
 
 /** Listens to one event with its handler; returns what stops listening. */
 function attach<K extends keyof WorkerEvents & string>(events: WorkerEmitter, event: K, handlers: WorkerHandlers): () => void {
-  const handler: (payload: WorkerEvents[K]) => void = (payload) => handlers[event]?.(payload);
+  // The handler itself listens: no lookup by event name on every event.
+  const handler = handlers[event] as (payload: WorkerEvents[K]) => void;
   events.on(event, handler);
   return () => events.off(event, handler);
 }
