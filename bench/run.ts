@@ -1,5 +1,5 @@
 /**
- * `npm run bench` (full, under 15 minutes) or `npm run bench -- --quick` (about a minute);
+ * `npm run bench` (full, about 9 minutes) or `npm run bench -- --quick` (about 2 minutes);
  * `--only=enqueue,consume,...` runs some workloads (later ones reuse earlier Partita figures).
  * Runs each workload against its baseline in the same run, prints the table and writes
  * bench/results/latest.json. See bench/README.md.

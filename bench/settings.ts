@@ -1,4 +1,4 @@
-/** Sizes of every workload, for the full run and the ~1 minute smoke run (`--quick`). */
+/** Sizes of every workload, for the full run and the ~2 minute smoke run (`--quick`). */
 export interface BenchSettings {
   mode: 'full' | 'quick';
   /** Partitions of every multi-partition topic (enqueue, consumption, latency, ceiling). */
