@@ -48,9 +48,9 @@ export interface LanePorts {
 }
 
 /**
- * Splits one partition's batches into virtual-partition lanes and runs them concurrently, each
- * to its end (a failing lane does not stop its siblings), on the consumer of its lane with the
- * lane's context attached.
+ * Runs a partition's lanes: one lane's run at a time per lane (what the lane scheduler hands out),
+ * or a whole batch split into lanes run concurrently (batch-at-a-time), each to its end (a failing
+ * lane does not stop its siblings), on the consumer of its lane with the lane's context attached.
  */
 export class LaneRunner {
   readonly #ports: LanePorts;
