@@ -208,6 +208,11 @@ export class OffsetTracker {
     return this.#pending.length - this.#head;
   }
 
+  /** How many tracked offsets are not yet marked. */
+  get unmarkedCount(): number {
+    return this.pending - this.#markedAhead;
+  }
+
   /** Tracked offsets not yet marked, in offset order. */
   unmarked(): number[] {
     const result: number[] = [];

@@ -576,10 +576,16 @@ export class PartitionProcessor {
   /**
    * Pauses fetching while the tracker holds more unmarked messages than its bound (a consumer
    * with manual offsets that does not mark), with an error event saying why; resumes at half.
+   * Also pauses (`run-ahead`, no error) while it holds more than the bound in all: without a batch
+   * barrier fast lanes run ahead of a slow one, and what they finish waits above the commit point.
    */
   #boundUnmarked(): void {
     const bound = this.#settings.maxBufferedMessages * UNMARKED_BOUND_FACTOR;
-    const unmarked = this.#tracker.pending;
+    const ahead = this.#tracker.pending;
+    const runningAhead = this.#pause.holds('run-ahead');
+    if (!runningAhead && ahead > bound) this.#pause.set('run-ahead', true);
+    else if (runningAhead && ahead <= bound / 2) this.#pause.set('run-ahead', false);
+    const unmarked = this.#tracker.unmarkedCount;
     const held = this.#pause.holds('unmarked');
     if (!held && unmarked > bound) {
       const oldest = this.#tracker.unmarked()[0];
@@ -634,7 +640,7 @@ export class PartitionProcessor {
     const marked = this.#tracker.mark(message.offset, metadata);
     if (marked) {
       this.#commit(false);
-      if (this.#pause.holds('unmarked')) this.#boundUnmarked();
+      if (this.#pause.holds('unmarked') || this.#pause.holds('run-ahead')) this.#boundUnmarked();
     }
     return marked || this.#tracker.isMarked(message.offset);
   }

@@ -6,7 +6,7 @@ import type { WorkerEmitter } from './worker-events.ts';
  * batch runs, a failed batch waits for its retry (`backoff`), too many delivered messages are not
  * marked (`unmarked`), or a lane asked for it (`hold:<lane>`).
  */
-export type PauseReason = 'backpressure' | 'long-running' | 'backoff' | 'unmarked' | `hold:${number}`;
+export type PauseReason = 'backpressure' | 'long-running' | 'backoff' | 'unmarked' | 'run-ahead' | `hold:${number}`;
 
 /** What pause bookkeeping needs from the worker around it. */
 export interface PausePorts {

@@ -152,6 +152,16 @@ describe('partition processor over in-memory ports (unit)', () => {
     expect(log.filter((line) => line.startsWith('batch.'))).to.deep.equal(['batch.started 0..1 attempt 1', 'batch.started 2..3 attempt 1', 'batch.completed 0..1', 'batch.completed 2..3']);
   });
 
+  it('fast lanes run ahead of a slow one at most 10 × maxBufferedMessages tracked messages: then fetching pauses (run-ahead, no error)', async () => {
+    const { processor, log, consumed, commits, release } = fakeProcessor((t) => t.virtualPartitions(slowAndFastLanes), { maxBufferedMessages: 2 });
+    processor.enqueue([record(0, 'wait', 'slow'), ...Array.from({ length: 24 }, (_, n) => record(n + 1, 'ok', 'fast'))]);
+    await until(() => consumed.length === 24, 'the fast lane');
+    expect(log.filter((line) => line.startsWith('partition.')).slice(-1)).to.deep.equal(['partition.paused run-ahead']);
+    release();
+    await until(() => commits.includes(25), 'the commit of every message');
+    expect(log.filter((line) => line.startsWith('partition.')).slice(-1)).to.deep.equal(['partition.resumed']);
+  });
+
   it('after a failure no run starts until the running lanes ended, then the handed-out window retries collapsed', async () => {
     const lanes = (t: Parameters<NonNullable<Parameters<RoutesBuilder['topic']>[2]>>[0]) => t.virtualPartitions(slowAndFastLanes).deadLetterQueue({ topic: 't.dlq', maxRetries: 1 });
     const { processor, log, consumed, sender, commits, release } = fakeProcessor(lanes, { maxBatchSize: 2 });
