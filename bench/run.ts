@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { startLocalBroker } from '../lib/index.ts';
 import { settingsFor } from './settings.ts';
 import { writeCharts } from './support/charts.ts';
+import { buildChildren } from './support/child.ts';
 import { BenchContext } from './support/context.ts';
 import { BenchKafka } from './support/kafka.ts';
 import { describeMachine } from './support/machine.ts';
@@ -48,6 +49,7 @@ const startedAt = new Date();
 const machine = describeMachine();
 console.log(`partita bench (${settings.mode}): ${machine.cores} cores, ${machine.memoryGiB} GiB, node ${machine.node}, load ${machine.loadAverage}`);
 
+buildChildren();
 const broker = await startLocalBroker();
 const kafka = new BenchKafka(broker.brokers, `${startedAt.getTime().toString(36)}${process.pid.toString(36)}`);
 const ctx = new BenchContext(settings, kafka);

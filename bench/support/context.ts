@@ -89,6 +89,8 @@ function describe(outcome: ChildOutcome<unknown>): string {
   if (result.perSecond !== undefined) parts.push(`${Math.round(result.perSecond)}/s (${result.count} in ${result.seconds?.toFixed(2)} s)`);
   if (result.latency) parts.push(`latency p50 ${result.latency.p50.toFixed(1)} p99 ${result.latency.p99.toFixed(1)} max ${result.latency.max.toFixed(1)} ms`);
   if (result.errors) parts.push(`${result.errors} errors`);
-  parts.push(`peak RSS ${Math.round(outcome.peakRssBytes / 2 ** 20)} MB, CPU ${(outcome.cpuMs / 1000).toFixed(1)} s`);
+  const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
+  const { heapTotal, heapUsed, external, arrayBuffers } = outcome.peakMemory;
+  parts.push(`peak RSS ${mb(outcome.peakRssBytes)} MB (heap ${mb(heapUsed)} used / ${mb(heapTotal)} reserved, external ${mb(external)} of which buffers ${mb(arrayBuffers)}), CPU ${(outcome.cpuMs / 1000).toFixed(1)} s`);
   return parts.join(', ');
 }
