@@ -114,8 +114,8 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
   #closed!: () => void;
   readonly #whenClosed = new Promise<void>((resolve) => (this.#closed = resolve));
   #ready: Promise<void> | undefined;
-  /** Batches of the queue's topic running now, by partition. */
-  readonly #busyPartitions = new Set<number>();
+  /** Batches started and not completed, per partition of the queue's topic. */
+  readonly #openBatches = new Map<number, number>();
 
   /**
    * @param name the queue, which is the Kafka topic
@@ -260,18 +260,26 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     };
   }
 
-  /** `drained`: the last batch of the queue's topic running on this worker ended and no other started meanwhile. */
+  /**
+   * `drained`: the last batch of the queue's topic running on this worker ended and no other started
+   * meanwhile. Batches of one partition overlap (lanes take the next batch's runs while slower lanes
+   * still run), so each partition counts its open batches.
+   */
   #followBatches(): void {
-    const busy = this.#busyPartitions;
-    const ended = (partition: number) => {
-      if (!busy.delete(partition) || busy.size > 0) return;
+    const open = this.#openBatches;
+    const ended = (partition: number, all: boolean) => {
+      const count = open.get(partition);
+      if (count === undefined) return;
+      if (all || count <= 1) open.delete(partition);
+      else open.set(partition, count - 1);
+      if (open.size > 0) return;
       setImmediate(() => {
-        if (busy.size === 0 && !this.#closing) this.emit('drained');
+        if (open.size === 0 && !this.#closing) this.emit('drained');
       });
     };
-    this.app.on('batch.started', ({ topic, partition }) => void (topic === this.name && busy.add(partition)));
-    this.app.on('batch.completed', ({ topic, partition }) => void (topic === this.name && ended(partition)));
-    this.app.on('partition.revoked', ({ topic, partition }) => void (topic === this.name && ended(partition)));
+    this.app.on('batch.started', ({ topic, partition }) => void (topic === this.name && open.set(partition, (open.get(partition) ?? 0) + 1)));
+    this.app.on('batch.completed', ({ topic, partition }) => void (topic === this.name && ended(partition, false)));
+    this.app.on('partition.revoked', ({ topic, partition }) => void (topic === this.name && ended(partition, true)));
   }
 
   /** BullMQ's `error` event; without a listener the app's logger has already logged it. */

@@ -136,6 +136,33 @@ describe('partita/bullmq: a BullMQ-style app on Kafka (broker)', function () {
     await waitFor(() => drained > 0, { what: 'the drained event' });
   });
 
+  it('B1: drained waits for a slow job of an earlier batch while later batches finish around it', async () => {
+    const name = unique('bull-drained');
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const started = new Set<string>();
+    const done = new Set<string>();
+    const worker = await startedWorker<{ n: number }, void>(name, async (job) => {
+      started.add(job.name);
+      if (job.name === 'slow') await gate;
+      done.add(job.name);
+    }, 4);
+    let drained = 0;
+    worker.on('drained', () => (drained += 1));
+    const queue = open(new Queue(name, { connection }));
+    await queue.add('slow', { n: 0 }, { group: { id: 'slow' } });
+    await waitFor(() => started.has('slow'), { what: 'the slow job to start', timeoutMs: 60_000 });
+    // Fetched after the slow job started: a later batch, whose lanes run while the slow one holds.
+    // Groups fast-1, fast-3 and fast-4 hash to lanes 1, 3 and 2 of 4; "slow" is on lane 0.
+    await queue.addBulk([1, 3, 4].map((n) => ({ name: `fast-${n}`, data: { n }, opts: { group: { id: `fast-${n}` } } })));
+    await waitFor(() => done.size === 3, { what: 'the three fast jobs to finish', timeoutMs: 60_000 });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(drained, 'drained events while the slow job still runs').to.equal(0);
+    release();
+    await waitFor(() => drained > 0, { what: 'the drained event after the slow job' });
+    expect(done.has('slow')).to.equal(true);
+  });
+
   it('B1: getJobCounts counts waiting, active, delayed and failed jobs; QueueEvents reports failures and running jobs', async () => {
     const name = unique('bull-counts');
     let release!: () => void;
