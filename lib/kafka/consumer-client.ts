@@ -10,8 +10,20 @@ export interface ConsumerSettings {
   rebalanceTimeout: number;
   /** Ms between heartbeats. @defaultValue 3000 */
   heartbeatInterval: number;
-  /** Most bytes fetched per partition per request. @defaultValue 1048576 (1 MiB) */
+  /**
+   * Most bytes fetched per partition per request: about 480 jobs of 500 bytes, half of
+   * `maxBufferedMessages`, so a partition pauses after a fetch or two instead of overshooting by a
+   * whole MiB. A record batch larger than this still comes whole when it is first in the response.
+   * @defaultValue 262144 (256 KiB; kafkajs's own default is 1 MiB)
+   */
   maxBytesPerPartition: number;
+  /**
+   * Most bytes of one fetch response, over all the partitions it asks a broker for. Every message
+   * fetched holds on to the response it came in until it is done, so this bounds what a worker
+   * holds per fetch whatever its assignment.
+   * @defaultValue 2097152 (2 MiB: 8 partitions × `maxBytesPerPartition`; kafkajs's own default is 10 MiB)
+   */
+  maxBytes: number;
   /**
    * Longest the broker holds a fetch waiting for data, in ms. kafkajs also sleeps this long
    * whenever every partition of a broker is paused, so it bounds how fast a resumed partition is

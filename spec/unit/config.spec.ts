@@ -63,7 +63,7 @@ describe('resolved configuration (unit)', () => {
 
   it('keeps what is given and fills the rest of a section', () => {
     const resolved = resolveConfig({ kafka, consumer: { sessionTimeout: 10_000 }, backoff: { exponentialBackoff: false }, dispatch: { lingerMs: 0 } });
-    expect(resolved.consumer).to.deep.equal({ sessionTimeout: 10_000, rebalanceTimeout: 60_000, heartbeatInterval: 3_000, maxBytesPerPartition: 1_048_576, maxWaitTimeInMs: 100 });
+    expect(resolved.consumer).to.deep.equal({ sessionTimeout: 10_000, rebalanceTimeout: 60_000, heartbeatInterval: 3_000, maxBytesPerPartition: 262_144, maxBytes: 2_097_152, maxWaitTimeInMs: 100 });
     expect(resolved.backoff).to.deep.equal({ timeout: 1000, maxTimeout: 30_000, exponentialBackoff: false });
     expect(resolved.dispatch.lingerMs).to.equal(0);
     expect(resolved.dispatch.batchSize).to.equal(1000);
