@@ -3,6 +3,7 @@ import type { Message } from '../kafka/inbound-message.ts';
 import { messageBytes, type OutboundMessage } from '../kafka/outbound-message.ts';
 import { sleep } from './sleep.ts';
 import { describeCoordinates, SchedulingError } from '../errors.ts';
+import type { IdlePollSettings } from './idle-poll.ts';
 import { definedHeaders, parseDelayTopic, readTimeHeader, routeScheduled, ScheduleHeaders, type DelayTier } from '../schedule/tiers.ts';
 
 /**
@@ -11,6 +12,27 @@ import { definedHeaders, parseDelayTopic, readTimeHeader, routeScheduled, Schedu
  * default, before a resumed partition is fetched) so the next messages are at hand when due.
  */
 const PREFETCH_LEAD_MS = 1_000;
+
+/** An idle, caught-up tier partition is fetched once per this long (see {@link IdlePoll}). */
+const IDLE_POLL_MS = 1_000;
+
+/**
+ * Tiers whose messages wait at least this long are polled when idle: a message written while its
+ * partition is held is fetched within about {@link IDLE_POLL_MS} plus a fetch, long before it is
+ * due. Shorter tiers stay in every fetch.
+ */
+const IDLE_POLL_MIN_TIER_MS = 5 * IDLE_POLL_MS;
+
+/**
+ * How a delay tier partition is polled while it is caught up and idle, or undefined for a tier too
+ * short for it (or a topic that is no tier). The window after each poll lets a fetch request that
+ * started before it end and the next one, which includes the partition, come back.
+ */
+export function delayTierIdlePoll(topic: string, maxWaitTimeInMs: number): IdlePollSettings | undefined {
+  const tier = parseDelayTopic(topic)?.tier;
+  if (!tier || tier.ms < IDLE_POLL_MIN_TIER_MS) return undefined;
+  return { pollMs: IDLE_POLL_MS, windowMs: 2 * maxWaitTimeInMs + 100 };
+}
 
 /**
  * How much later than its append time plus the tier's wait a message may come due: room for the

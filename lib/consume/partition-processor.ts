@@ -14,6 +14,7 @@ import { laneErrors, LaneRunner, type LaneOutcome, type LanePlan } from './lane-
 import { LaneScheduler } from './lane-scheduler.ts';
 import { defaultReducer } from './lanes.ts';
 import { OffsetTracker } from './offset-tracker.ts';
+import { IdlePoll, type IdlePollSettings } from './idle-poll.ts';
 import { PauseState } from './pause-state.ts';
 import { RetryPlan, type RetryStep } from './retry-plan.ts';
 import { sleep } from './sleep.ts';
@@ -36,6 +37,8 @@ export interface ProcessorSettings {
    * first batch): the user's metadata and the done-map of the previous owner.
    */
   committedAtAssignment: Promise<OffsetAndMetadata | undefined>;
+  /** Set to keep the partition out of most fetches while it is caught up and idle (see {@link IdlePoll}). */
+  idlePoll?: IdlePollSettings;
   /** Reads the group's committed offset and metadata for this partition now. */
   fetchCommitted(): Promise<OffsetAndMetadata | undefined>;
   /** The consumer group (written into dead-letter headers). */
@@ -103,6 +106,7 @@ export class PartitionProcessor {
   readonly #sleepAbort = new AbortController();
   readonly #queue: BatchQueue;
   readonly #pause: PauseState;
+  readonly #idlePoll: IdlePoll | undefined;
   readonly #retryPlan: RetryPlan;
   readonly #lanes: LaneRunner;
   readonly #deadLetters: DeadLetterDispatch;
@@ -224,6 +228,17 @@ export class PartitionProcessor {
     );
     // Every running job of the partition may listen to this one signal.
     setMaxListeners(LISTENERS_PER_SIGNAL, this.#abort.signal);
+    this.#idlePoll = settings.idlePoll
+      ? new IdlePoll(settings.idlePoll, {
+          hold: (on) => this.#pause.set('idle', on),
+          schedule: (callback, ms) => {
+            const timer = setTimeout(callback, ms);
+            timer.unref();
+            return () => clearTimeout(timer);
+          },
+        })
+      : undefined;
+    this.#idlePoll?.start();
   }
 
   get revoked(): boolean {
@@ -249,16 +264,21 @@ export class PartitionProcessor {
    * Accepts fetched records. Records below the next expected offset were delivered before (kafkajs
    * refetches from the committed offset after every rejoin) and are dropped: they are running or
    * done. So are records a previous owner finished (its done-map, read before the first batch).
+   * `highWatermark` is the partition's end offset when the broker answered the fetch.
    */
-  enqueue(records: readonly RawRecord[]): void {
+  enqueue(records: readonly RawRecord[], highWatermark?: number): void {
     if (this.#revoked || this.#stopping) return;
+    const last = records[records.length - 1];
+    this.#idlePoll?.fetched(last !== undefined && highWatermark !== undefined && last.offset + 1 >= highWatermark);
     if (this.#queue.enqueue(records)) this.#kick();
+    else if (!this.#running) this.#idlePoll?.idle();
   }
 
   /** The partition was taken away: abort running work, drop queued work, commit nothing more. */
   revoke(): void {
     if (this.#revoked) return;
     this.#revoked = true;
+    this.#idlePoll?.stop();
     this.#abort.abort(new PartitionRevokedError(this.topic, this.partition));
     this.#sleepAbort.abort();
     this.#queue.clear();
@@ -272,6 +292,7 @@ export class PartitionProcessor {
   /** Starts nothing new; resolves when the running lanes have finished (or were abandoned). */
   drain(): Promise<void> {
     this.#stopping = true;
+    this.#idlePoll?.stop();
     this.#sleepAbort.abort();
     return this.#running ?? Promise.resolve();
   }
@@ -306,6 +327,7 @@ export class PartitionProcessor {
     this.#running = this.#loop().finally(() => {
       this.#running = undefined;
       this.#kick();
+      if (!this.#running) this.#idlePoll?.idle();
     });
   }
 

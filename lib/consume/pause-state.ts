@@ -4,9 +4,10 @@ import type { WorkerEmitter } from './worker-events.ts';
 /**
  * Why fetching of a partition is held: the queue is full (`backpressure`), a `longRunningJob()`
  * batch runs, a failed batch waits for its retry (`backoff`), too many delivered messages are not
- * marked (`unmarked`), or a lane asked for it (`hold:<lane>`).
+ * marked (`unmarked`), fast lanes ran far ahead of a slow one (`run-ahead`), the partition is caught
+ * up and idle between polls (`idle`), or a lane asked for it (`hold:<lane>`).
  */
-export type PauseReason = 'backpressure' | 'long-running' | 'backoff' | 'unmarked' | 'run-ahead' | `hold:${number}`;
+export type PauseReason = 'backpressure' | 'long-running' | 'backoff' | 'unmarked' | 'run-ahead' | 'idle' | `hold:${number}`;
 
 /** What pause bookkeeping needs from the worker around it. */
 export interface PausePorts {

@@ -11,7 +11,8 @@ import { backoffDelay, RESTART_BACKOFF } from './backoff.ts';
 import { Committer } from './committer.ts';
 import { Consumer } from './consumer.ts';
 import { DEFAULT_TOPIC_MAX_MESSAGE_BYTES } from './dead-letter.ts';
-import { DelayConsumer } from './delay-consumer.ts';
+import { DelayConsumer, delayTierIdlePoll } from './delay-consumer.ts';
+import type { IdlePollSettings } from './idle-poll.ts';
 import { JobConsumer } from './job-consumer.ts';
 import type { JobHold } from './job-hold.ts';
 import { PartitionProcessor } from './partition-processor.ts';
@@ -248,7 +249,7 @@ export class Worker {
     if (this.#events.listenerCount('partition.fetched') > 0) {
       this.#events.emit('partition.fetched', { topic: batch.topic, partition: batch.partition, highWatermark: batch.highWatermark, size: batch.records.length });
     }
-    this.#processorFor(batch.topic, batch.partition)?.enqueue(batch.records);
+    this.#processorFor(batch.topic, batch.partition)?.enqueue(batch.records, batch.highWatermark);
   }
 
   #onCrash(client: KafkaConsumerClient, error: Error, willRestart: boolean): void {
@@ -326,6 +327,7 @@ export class Worker {
         backoff: { ...this.#settings.backoff, ...route.backoff },
         maxBufferedMessages: this.#settings.maxBufferedMessages,
         maxBatchSize: this.#settings.maxBatchSize,
+        ...(route.kind === 'delay' ? this.#delayIdlePoll(topic) : {}),
         committedAtAssignment: (committed ?? this.#fetchCommitted([topic])).then((offsets) => offsets.get(topic)?.get(partition)),
         fetchCommitted: async () => {
           const current = this.#client;
@@ -350,6 +352,12 @@ export class Worker {
     );
     this.#processors.set(key, processor);
     return processor;
+  }
+
+  /** Long delay tiers leave the fetch while caught up and idle: each fetched partition costs every fetch. */
+  #delayIdlePoll(topic: string): { idlePoll?: IdlePollSettings } {
+    const idlePoll = delayTierIdlePoll(topic, this.#settings.consumer.maxWaitTimeInMs);
+    return idlePoll ? { idlePoll } : {};
   }
 
   #createConsumer(route: RouteDefinition): Consumer {

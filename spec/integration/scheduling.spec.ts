@@ -342,6 +342,22 @@ describe('scheduling (broker)', function () {
     expect(runs).to.deep.equal([]);
   });
 
+  it('S9: a caught-up, idle long tier leaves the fetch between polls; short tiers and the job topic stay in it; a job through the long tiers runs, not early', async function () {
+    this.timeout(60_000);
+    const topic = await createTopic(unique('s9'), 1);
+    const app = timedApp(topic);
+    const idle: string[] = [];
+    const resumed: string[] = [];
+    app.on('partition.paused', (e) => void (e.reason === 'idle' && idle.push(e.topic)));
+    app.on('partition.resumed', (e) => resumed.push(e.topic));
+    await app.run();
+    await waitFor(() => idle.includes(`${topic}.delay.5s`) && resumed.includes(`${topic}.delay.5s`), { timeoutMs: 15_000, what: 'the empty 5 s tier to be held and polled again' });
+    expect(idle.filter((held) => held === topic || /\.delay\.(100ms|500ms|1s)$/.test(held)), 'short tiers and the job topic are never held as idle').to.deep.equal([]);
+    await enqueue(topic, [6_500]);
+    await waitFor(() => runs.length === 1, { timeoutMs: 30_000, what: 'the job through the 5 s tier' });
+    expectNoneEarly(runs);
+  });
+
   it('delay tiers are routed and created for job topics, unless a route opts out with delayTiers(false)', async function () {
     const [withTiers, without] = [await createTopic(unique('tiers-on'), 2), await createTopic(unique('tiers-off'), 1)];
     const app = testApp({ jobs: [Timed] }).routes((r) => {
