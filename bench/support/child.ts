@@ -72,7 +72,8 @@ export interface ChildHandle<T> {
 
 /** Starts `role` in a child process; it is killed (by its pid) if it has not finished within `timeoutMs`. */
 export function startChild<R extends RoleName>(role: R, spec: RoleSpecs[R], timeoutMs: number): ChildHandle<RoleResults[R]> {
-  const child = spawn(process.execPath, [ENTRY], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const profile = process.env.BENCH_CHILD_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CHILD_PROF}`] : [];
+  const child = spawn(process.execPath, [...profile, ENTRY], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   let progress = 0;
   let markReady: () => void = () => {};
   let failReady: (error: Error) => void = () => {};
