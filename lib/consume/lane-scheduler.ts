@@ -1,6 +1,6 @@
 // Invariants: (1) a keyed message starts only after every earlier message of its key finished; (2) no key is in two lanes at once; (3) at most `maxPartitions` lanes run; keyless messages promise no order.
 import type { Reducer } from '../routing/route.ts';
-import type { Distribution } from './lanes.ts';
+import { reducerLane, type Distribution } from './lanes.ts';
 
 /** How a partition's messages are spread over its lanes. */
 export interface LaneSchedulerSettings {
@@ -184,12 +184,7 @@ export class LaneScheduler<M> {
 
   #reducerLane(key: string): number {
     const { maxPartitions, reducer } = this.#settings;
-    if (maxPartitions <= 1) return 0;
-    const lane = reducer(key, maxPartitions);
-    if (!Number.isInteger(lane) || lane < 0 || lane >= maxPartitions) {
-      throw new RangeError(`the reducer returned ${String(lane)} for key ${JSON.stringify(key)}; expected an integer in [0, ${maxPartitions})`);
-    }
-    return lane;
+    return maxPartitions <= 1 ? 0 : reducerLane(key, maxPartitions, reducer);
   }
 
   /** The reducer's lane (computed up front), or the next lane round-robin for a keyless message. */

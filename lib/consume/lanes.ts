@@ -58,7 +58,7 @@ function splitConsistent<M>(messages: readonly M[], settings: LaneSplitSettings<
   let keyless = 0;
   for (const message of messages) {
     const key = settings.keyOf(message);
-    const lane = key === undefined || key === null ? keyless++ % settings.maxPartitions : laneOf(String(key), settings);
+    const lane = key === undefined || key === null ? keyless++ % settings.maxPartitions : reducerLane(String(key), settings.maxPartitions, settings.reducer);
     const list = byLane.get(lane);
     if (list) list.push(message);
     else byLane.set(lane, [message]);
@@ -67,10 +67,14 @@ function splitConsistent<M>(messages: readonly M[], settings: LaneSplitSettings<
   return { laneIds, lanes: laneIds.map((id) => byLane.get(id)!) };
 }
 
-function laneOf<M>(key: string, settings: LaneSplitSettings<M>): number {
-  const lane = settings.reducer(key, settings.maxPartitions);
-  if (!Number.isInteger(lane) || lane < 0 || lane >= settings.maxPartitions) {
-    throw new RangeError(`the reducer returned ${String(lane)} for key ${JSON.stringify(key)}; expected an integer in [0, ${settings.maxPartitions})`);
+/**
+ * The lane the reducer gives `key`; a RangeError naming the key when it is not an integer in
+ * [0, maxPartitions).
+ */
+export function reducerLane(key: string, maxPartitions: number, reducer: Reducer): number {
+  const lane = reducer(key, maxPartitions);
+  if (!Number.isInteger(lane) || lane < 0 || lane >= maxPartitions) {
+    throw new RangeError(`the reducer returned ${String(lane)} for key ${JSON.stringify(key)}; expected an integer in [0, ${maxPartitions})`);
   }
   return lane;
 }
