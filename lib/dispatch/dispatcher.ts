@@ -331,7 +331,7 @@ export class Dispatcher extends TypedEmitter<DispatcherEvents> {
     this.#pump();
   }
 
-  /** Takes the first `count` buffered entries off the queue. */
+  /** Takes `count` buffered entries from position `start` off the queue, keeping the buffered counts in step. */
   #dequeue(start: number, count: number): Entry[] {
     const taken = this.#queue.splice(start, count);
     for (const entry of taken) {
