@@ -94,7 +94,10 @@ describe('dead-letter admin API (broker)', function () {
     const results = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
     expect(results.flatMap((r) => r.replayed)).to.have.length(100);
 
-    const replayed = await readTopicSnapshot(rawKafka(), source);
+    // The replay's commit markers may land a moment after it returned: until then a read_committed
+    // read stops below its records.
+    let replayed: Awaited<ReturnType<typeof readTopicSnapshot>> = [];
+    await waitFor(async () => (replayed = await readTopicSnapshot(rawKafka(), source)).length >= ids.length, { what: 'the replayed jobs, readable', timeoutMs: 20_000 });
     expect(replayed.map((r) => r.headers['job-id'])).to.deep.equal(ids);
     expect(replayed[99]!.headers['replayed-from']).to.equal(`${dlq}/0@99`);
 
